@@ -110,10 +110,10 @@ func TestTelemetryQueriesUseIndex(t *testing.T) {
 		grouped   bool // a GROUP BY over the index range may sort
 	}{
 		{"count", countTelemetrySQL, nil},
-		{"page", pageTelemetrySQL, []any{10}},
-		{"gc boundary", gcBoundarySQL, []any{10}},
-		{"gc delete", gcDeleteSQL, []any{1, 2}},
-		{"gc age", gcAgeSQL, []any{1}},
+		{"page", pageTelemetrySQL, []any{10}, false},
+		{"gc boundary", gcBoundarySQL, []any{10}, false},
+		{"gc delete", gcDeleteSQL, []any{1, 2}, false},
+		{"gc age", gcAgeSQL, []any{1}, false},
 		{"counters", countersSQL, []any{1}, true},
 	} {
 		t.Run(q.name, func(t *testing.T) {
