@@ -109,7 +109,7 @@ func TestTelemetryQueriesUseIndex(t *testing.T) {
 		args      []any
 		grouped   bool // a GROUP BY over the index range may sort
 	}{
-		{"count", countTelemetrySQL, nil},
+		{"count", countTelemetrySQL, nil, false},
 		{"page", pageTelemetrySQL, []any{10}, false},
 		{"gc boundary", gcBoundarySQL, []any{10}, false},
 		{"gc delete", gcDeleteSQL, []any{1, 2}, false},
