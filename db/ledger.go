@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"time"
 )
 
 // Ledger entry states.
@@ -19,19 +18,19 @@ const LedgerKeep = 1000
 
 // LedgerEntry is one page of the shipping ledger.
 type LedgerEntry struct {
-	ID          int64          `json:"-"`
-	BatchID     string         `json:"batch_id"`
-	FirstSeq    int64          `json:"first_seq"`
-	LastSeq     int64          `json:"last_seq"`
-	State       string         `json:"state"`
-	Attempts    int64          `json:"attempts"`
-	AttemptedAt int64          `json:"attempted_at"`
-	AcceptedAt  sql.NullInt64  `json:"-"`
-	Status      sql.NullInt64  `json:"-"`
-	RowCount    sql.NullInt64  `json:"-"`
-	ByteSize    sql.NullInt64  `json:"-"`
-	SHA256      sql.NullString `json:"-"`
-	Error       sql.NullString `json:"-"`
+	ID          int64
+	BatchID     string
+	FirstSeq    int64
+	LastSeq     int64
+	State       string
+	Attempts    int64
+	AttemptedAt int64
+	AcceptedAt  sql.NullInt64
+	Status      sql.NullInt64
+	RowCount    sql.NullInt64
+	ByteSize    sql.NullInt64
+	SHA256      sql.NullString
+	Error       sql.NullString
 }
 
 const ledgerColumns = "id, batch_id, first_seq, last_seq, state, attempts, attempted_at, accepted_at, status, row_count, byte_size, sha256, error"
@@ -177,6 +176,3 @@ func (d *DB) Ledger(ctx context.Context, limit int, fn func(LedgerEntry) error) 
 	}
 	return rows.Err()
 }
-
-// msTime converts epoch milliseconds to a UTC time.
-func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"tally/telemetry/transit"
+	"tally/telemetry/value"
+)
+
+// readBody reads and decodes a transit or JSON request body within the
+// size limit.
+func (s *Server) readBody(c echo.Context) (value.Value, error) {
+	r := c.Request()
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != mimeTransit && mt != mimeJSON) {
+		return nil, errorf("unsupported-media-type", "send %s or %s", mimeTransit, mimeJSON)
+	}
+	if r.ContentLength > s.cfg.MaxBody {
+		return nil, errorf("request-body-too-large", "the body is %d bytes, at most %d allowed", r.ContentLength, s.cfg.MaxBody)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf("request-body-too-large", "the body is over %d bytes", s.cfg.MaxBody)
+		}
+		return nil, errorf("malformed-body", "reading the body: %v", err)
+	}
+	var v value.Value
+	if mt == mimeTransit {
+		v, err = transit.Decode(data)
+	} else {
+		v, err = transit.DecodeJSON(data)
+	}
+	if err != nil {
+		return nil, errorf("malformed-body", "the body is not valid %s: %v", mt, err)
+	}
+	return v, nil
+}
+
+// eventMaps returns the maps under :events of a body, checking the shape
+// and the per-request limit.
+func (s *Server) eventMaps(body value.Value) ([]*value.Map, error) {
+	m, ok := body.(*value.Map)
+	if !ok {
+		return nil, errorf("params-validation", "the body must be a map with an events list")
+	}
+	ev, ok := m.GetKW("events")
+	if !ok {
+		return nil, errorf("params-validation", "events is missing")
+	}
+	var list []value.Value
+	switch x := ev.(type) {
+	case value.Vector:
+		list = x
+	case value.List:
+		list = x
+	default:
+		return nil, errorf("params-validation", "events must be a list")
+	}
+	if len(list) > s.cfg.MaxEvents {
+		return nil, errorf("params-validation", "%d events in one request, at most %d allowed", len(list), s.cfg.MaxEvents)
+	}
+	out := make([]*value.Map, len(list))
+	for i, x := range list {
+		em, ok := x.(*value.Map)
+		if !ok {
+			return nil, errorf("params-validation", "events[%d] must be a map", i)
+		}
+		out[i] = em
+	}
+	return out, nil
+}
+
+// field helpers: each returns a params-validation error naming the event
+// and the key.
+
+func stringField(m *value.Map, i int, key string, required bool) (string, bool, error) {
+	v, ok := m.GetKW(key)
+	if !ok || v == nil {
+		if required {
+			return "", false, errorf("params-validation", "events[%d].%s is missing", i, key)
+		}
+		return "", false, nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", false, errorf("params-validation", "events[%d].%s must be a string", i, key)
+	}
+	return s, true, nil
+}
+
+func mapField(m *value.Map, i int, key string, required bool) (*value.Map, error) {
+	v, ok := m.GetKW(key)
+	if !ok || v == nil {
+		if required {
+			return nil, errorf("params-validation", "events[%d].%s is missing", i, key)
+		}
+		return &value.Map{}, nil
+	}
+	mm, ok := v.(*value.Map)
+	if !ok {
+		return nil, errorf("params-validation", "events[%d].%s must be a map", i, key)
+	}
+	return mm, nil
+}
+
+// instantField reads an instant: a transit instant, epoch milliseconds, or
+// an RFC 3339 string.
+func instantField(m *value.Map, i int, key string, required bool) (time.Time, bool, error) {
+	v, ok := m.GetKW(key)
+	if !ok || v == nil {
+		if required {
+			return time.Time{}, false, errorf("params-validation", "events[%d].%s is missing", i, key)
+		}
+		return time.Time{}, false, nil
+	}
+	switch x := v.(type) {
+	case value.Instant:
+		return x.Time(), true, nil
+	case int64:
+		return time.UnixMilli(x).UTC(), true, nil
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err == nil {
+			return t.UTC().Truncate(time.Millisecond), true, nil
+		}
+	}
+	return time.Time{}, false, errorf("params-validation", "events[%d].%s must be an instant (RFC 3339 or epoch ms)", i, key)
+}
