@@ -304,12 +304,10 @@ func (e *Encoder) cacheRef(idx int) {
 // itself goes through the priority cache, so after its first use it is a
 // one- or two-byte reference.
 func (e *Encoder) WriteKeywordKey(ns, name string) {
-	k := value.Keyword{NS: ns, Name: name}
-	if idx, ok := e.prio.kw[k]; ok {
+	if idx, ok := e.prio.keyword(ns, name); ok {
 		e.cacheRef(idx)
 		return
 	}
-	e.prio.addKeyword(k)
 	e.buf = append(e.buf, codePutPriorityCache)
 	e.WriteKeyword(ns, name)
 }

@@ -18,8 +18,9 @@ import (
 // by a canonical encoding. Indexes are handed out in first-use order
 // across all the maps, as InterleavedIndexHopMap does.
 type prioCache struct {
-	n     int
-	kw    map[value.Keyword]int
+	n      int
+	kwFast [kwFastSize]kwSlot // direct-mapped front of kw for hot map keys
+	kw     map[value.Keyword]int
 	sym   map[value.Symbol]int
 	str   map[string]int
 	ints  map[int64]int
@@ -30,8 +31,42 @@ type prioCache struct {
 	comp  map[string]int
 }
 
+// kwSlot remembers the cache index (plus one; 0 = empty) of a keyword.
+type kwSlot struct {
+	ns, name string
+	idx      int
+}
+
+const kwFastSize = 256
+
+// kwSlotFor picks the fast-path slot of a keyword from the lengths of
+// its parts and four bytes of its name, mixed by a multiply.
+func kwSlotFor(ns, name string) uint {
+	h := uint64(len(name)) | uint64(len(ns))<<8
+	if n := len(name); n > 0 {
+		h |= uint64(name[0])<<16 | uint64(name[n-1])<<24 | uint64(name[n/2])<<32 | uint64(name[n/3])<<40
+	}
+	return uint((h * 0x9E3779B97F4A7C15) >> 56)
+}
+
+// keyword returns the cache index of a keyword map key, adding it when it
+// is new.
+func (c *prioCache) keyword(ns, name string) (int, bool) {
+	slot := &c.kwFast[kwSlotFor(ns, name)]
+	if slot.idx != 0 && slot.name == name && slot.ns == ns {
+		return slot.idx - 1, true
+	}
+	idx, found := find(c, &c.kw, value.Keyword{NS: ns, Name: name})
+	if !found {
+		idx = c.n - 1
+	}
+	*slot = kwSlot{ns: ns, name: name, idx: idx + 1}
+	return idx, found
+}
+
 func (c *prioCache) reset() {
 	c.n = 0
+	c.kwFast = [kwFastSize]kwSlot{}
 	clear(c.kw)
 	clear(c.sym)
 	clear(c.str)
@@ -41,14 +76,6 @@ func (c *prioCache) reset() {
 	clear(c.uuids)
 	clear(c.insts)
 	clear(c.comp)
-}
-
-func (c *prioCache) addKeyword(k value.Keyword) {
-	if c.kw == nil {
-		c.kw = make(map[value.Keyword]int)
-	}
-	c.kw[k] = c.n
-	c.n++
 }
 
 func (c *prioCache) addString(s string) {
@@ -77,7 +104,7 @@ func find[K comparable](c *prioCache, m *map[K]int, k K) (int, bool) {
 func (c *prioCache) lookup(v value.Value, scratch *[]byte) (idx int, found bool, err error) {
 	switch x := v.(type) {
 	case value.Keyword:
-		idx, found = find(c, &c.kw, x)
+		idx, found = c.keyword(x.NS, x.Name)
 	case value.Symbol:
 		idx, found = find(c, &c.sym, x)
 	case string:
