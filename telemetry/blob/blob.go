@@ -46,8 +46,14 @@ var (
 // padding (java.util.Base64.getUrlEncoder().withoutPadding()).
 var Encoding = base64.RawURLEncoding
 
+// encoderWindow caps the zstd window (zstd-jni's level 3 uses 2 MiB at
+// most); each pooled encoder keeps twice this much history.
+const encoderWindow = 4 << 20
+
+// encoder is shared: EncodeAll is safe for concurrent use and keeps a
+// small set of encoders (one per GOMAXPROCS) warm.
 var encoder = sync.OnceValue(func() *zstd.Encoder {
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithWindowSize(encoderWindow))
 	if err != nil {
 		panic(err) // only for invalid options
 	}
@@ -156,6 +162,9 @@ func (d *Decoder) Decode(b []byte) ([]byte, error) {
 	// With WithDecodeAllCapLimit the decoder stops at cap(dst): a frame
 	// that inflates beyond the declared length is an error, not a bomb.
 	out, err := d.zd().DecodeAll(frame, make([]byte, 0, ulen))
+	if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		return nil, fmt.Errorf("%w: payload is longer than the %d bytes declared", ErrLength, ulen)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("blob: zstd: %w", err)
 	}

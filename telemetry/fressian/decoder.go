@@ -2,7 +2,6 @@ package fressian
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/adler32"
 	"io"
@@ -114,6 +113,8 @@ type Decoder struct {
 	structs  []structEntry
 	intern   map[string]value.Value
 	sbuf     []byte
+	estack   []value.Entry // entries of the maps being read, innermost last
+	vstack   []value.Value // elements of the closed lists being read
 }
 
 // maxIntern bounds the decoder's table of short strings.
@@ -627,7 +628,11 @@ func (d *Decoder) readUntilEnd(open bool) (value.Value, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	xs := value.List{}
+	start := len(d.vstack)
+	defer func() {
+		clear(d.vstack[start:])
+		d.vstack = d.vstack[:start]
+	}()
 	for {
 		if open && d.pos == len(d.data) {
 			break
@@ -643,13 +648,11 @@ func (d *Decoder) readUntilEnd(open bool) (value.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		xs = append(xs, v)
+		d.vstack = append(d.vstack, v)
 	}
 	d.depth--
-	return xs, nil
+	return append(value.List{}, d.vstack[start:]...), nil
 }
-
-var errNotList = errors.New("not a list")
 
 // readSeq reads a struct component that must be a list (nil counts as
 // empty, as Clojure's vec, set and sequence treat it).
@@ -770,6 +773,7 @@ func (d *Decoder) readMap() (value.Value, error) {
 		if err := d.count(1); err != nil {
 			return nil, err
 		}
+		start := len(d.estack)
 		for {
 			if d.pos < len(d.data) && d.data[d.pos] == codeEndCollection {
 				d.pos++
@@ -777,16 +781,25 @@ func (d *Decoder) readMap() (value.Value, error) {
 			}
 			k, err := d.readObject()
 			if err != nil {
+				d.estack = d.estack[:start]
 				return nil, err
 			}
 			if d.pos < len(d.data) && d.data[d.pos] == codeEndCollection {
+				d.estack = d.estack[:start]
 				return nil, d.errorf("map has an odd number of elements")
 			}
 			v, err := d.readObject()
 			if err != nil {
+				d.estack = d.estack[:start]
 				return nil, err
 			}
-			entries = append(entries, value.Entry{Key: k, Val: v})
+			d.estack = append(d.estack, value.Entry{Key: k, Val: v})
+		}
+		if n := len(d.estack) - start; n > 0 {
+			entries = make([]value.Entry, n)
+			copy(entries, d.estack[start:])
+			clear(d.estack[start:])
+			d.estack = d.estack[:start]
 		}
 	default:
 		xs, err := d.readSeq()
