@@ -24,11 +24,9 @@ type mapBuilder struct {
 func (m *mapBuilder) add(d *decoder, k, v value.Value) {
 	ents := d.ents[m.base:]
 	if m.index == nil && len(ents) < linearLimit {
-		for i := range ents {
-			if keyEqual(ents[i].Key, k) {
-				ents[i].Val = v
-				return
-			}
+		if i := findLinear(ents, k); i >= 0 {
+			ents[i].Val = v
+			return
 		}
 		d.ents = append(d.ents, value.Entry{Key: k, Val: v})
 		return
@@ -49,6 +47,32 @@ func (m *mapBuilder) add(d *decoder, k, v value.Value) {
 	}
 	m.index[h] = append(m.index[h], int32(len(ents)))
 	d.ents = append(d.ents, value.Entry{Key: k, Val: v})
+}
+
+// findLinear returns the index of the entry whose key equals k, or -1.
+func findLinear(ents []value.Entry, k value.Value) int {
+	switch x := k.(type) {
+	case value.Keyword:
+		for i := range ents {
+			if y, ok := ents[i].Key.(value.Keyword); ok && len(y.Name) == len(x.Name) && y == x {
+				return i
+			}
+		}
+		return -1
+	case string:
+		for i := range ents {
+			if y, ok := ents[i].Key.(string); ok && y == x {
+				return i
+			}
+		}
+		return -1
+	}
+	for i := range ents {
+		if value.Equal(ents[i].Key, k) {
+			return i
+		}
+	}
+	return -1
 }
 
 // done pops the entries and returns the map.

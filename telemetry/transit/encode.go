@@ -26,6 +26,7 @@ const maxSafeInt = 1<<53 - 1
 // integral doubles keep a ".0"). A scalar at the top is quoted.
 func Encode(v value.Value) ([]byte, error) {
 	e := encoder{buf: make([]byte, 0, 256)}
+	e.scratch = e.small[:0]
 	if err := e.top(v); err != nil {
 		return nil, err
 	}
@@ -35,13 +36,14 @@ func Encode(v value.Value) ([]byte, error) {
 // EncodeVerbose writes v as transit JSON-verbose, the form in which tally
 // stores props and context: objects for maps, no cache, "~m" instants.
 func EncodeVerbose(v value.Value) ([]byte, error) {
-	return AppendVerbose(nil, v)
+	return AppendVerbose(make([]byte, 0, 256), v)
 }
 
 // AppendVerbose appends the JSON-verbose form of v (see EncodeVerbose) to
 // dst. On error it returns dst unchanged.
 func AppendVerbose(dst []byte, v value.Value) ([]byte, error) {
 	e := encoder{buf: dst, verbose: true}
+	e.scratch = e.small[:0]
 	if err := e.top(v); err != nil {
 		return dst, err
 	}
@@ -53,7 +55,8 @@ type encoder struct {
 	verbose bool
 	cache   writeCache
 	depth   int
-	scratch []byte
+	scratch []byte   // the transit string being built
+	small   [64]byte // scratch's first backing array
 }
 
 func (e *encoder) top(v value.Value) error {

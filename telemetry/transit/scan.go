@@ -141,24 +141,27 @@ func (d *decoder) literal() (value.Value, error) {
 	return nil, d.errorf("invalid literal")
 }
 
-// str returns s as a string whose bytes live in the decoder's arena: one
-// allocation per document instead of one per string. The arena never
-// grows past its capacity (decoded strings are never longer than their
-// JSON text), so its bytes never move and are never written again.
+// str returns s as a string whose bytes live in the decoder's arena, a
+// chunk of memory shared by many short strings: one allocation for many
+// strings instead of one each. A chunk is never grown or written again
+// once a string points into it, so its bytes never change.
 func (d *decoder) str(s []byte) string {
 	if len(s) == 0 {
 		return ""
 	}
-	if d.arena == nil {
-		d.arena = make([]byte, 0, len(d.data))
-	}
-	n := len(d.arena)
-	if cap(d.arena)-n < len(s) {
+	if len(s) > arenaChunk/8 {
 		return string(s)
 	}
+	if cap(d.arena)-len(d.arena) < len(s) {
+		d.arena = make([]byte, 0, max(min(arenaChunk, len(d.data)), len(s)))
+	}
+	n := len(d.arena)
 	d.arena = append(d.arena, s...)
 	return unsafe.String(&d.arena[n], len(s))
 }
+
+// arenaChunk is the size of the arena's chunks.
+const arenaChunk = 4096
 
 // strSafe marks the bytes that a JSON string holds as they are.
 var strSafe = func() (t [256]bool) {
