@@ -21,14 +21,14 @@ type prioCache struct {
 	n      int
 	kwFast [kwFastSize]kwSlot // direct-mapped front of kw for hot map keys
 	kw     map[value.Keyword]int
-	sym   map[value.Symbol]int
-	str   map[string]int
-	ints  map[int64]int
-	dbls  map[uint64]int
-	chars map[value.Char]int
-	uuids map[uuid.UUID]int
-	insts map[value.Instant]int
-	comp  map[string]int
+	sym    map[value.Symbol]int
+	str    map[string]int
+	ints   map[int64]int
+	dbls   map[uint64]int
+	chars  map[value.Char]int
+	uuids  map[uuid.UUID]int
+	insts  map[value.Instant]int
+	comp   map[string]int
 }
 
 // kwSlot remembers the cache index (plus one; 0 = empty) of a keyword.
