@@ -28,6 +28,10 @@
 //     starting at '0' (index = (d1-48)*44 + (d2-48)); after 1936 entries
 //     the index wraps to 0. A cache code can name a tag (`["^1",[…]]` is
 //     a second set).
+//   - Keys of `["^ ",…]` maps and of objects must be JSON strings (writers
+//     put composite keys in a cmap). The array that is a tag's value is
+//     never itself read as a tagged value, as in transit-js, so
+//     `["~#'",["~#set",[]]]` is an error.
 //   - Maps keep their order. A repeated key keeps its first position and
 //     takes the last value (as JSON.parse and Clojure do); a repeated set
 //     element is dropped.
