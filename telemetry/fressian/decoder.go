@@ -24,6 +24,7 @@ type SyntaxError struct {
 	Err    error // underlying cause, e.g. io.ErrUnexpectedEOF; may be nil
 }
 
+// Error formats the error with its offset.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("fressian: at byte %d: %s", e.Offset, e.Msg)
 }
