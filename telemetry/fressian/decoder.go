@@ -139,6 +139,7 @@ func (d *Decoder) Decode(data []byte) (value.Value, error) {
 	d.resetCaches()
 	v, err := d.readObject()
 	d.data = nil
+	d.resetCaches() // drop references into the value just read
 	if err != nil {
 		return nil, err
 	}
