@@ -265,3 +265,62 @@ func TestBackendDerivedContext(t *testing.T) {
 		t.Errorf("context = %s, want %s", got, want)
 	}
 }
+
+// TestBackendLimits: the management route has the same body and event
+// limits.
+func TestBackendLimits(t *testing.T) {
+	cfg := testConfig()
+	cfg.SharedKey, cfg.MaxEvents, cfg.MaxBody = sharedKey, 2, 512
+	ts := startServer(t, cfg, audit.Flags{AuditLog: true})
+	r := ts.pushBackend(t, ctTransit, transitBody(t, bevent(), bevent(), bevent()), nil)
+	checkError(t, r, http.StatusBadRequest, "params-validation", true)
+	r = ts.pushBackend(t, ctTransit, transitBody(t, bevent(kw("props"), kmap(kw("x"), strings.Repeat("x", 600)))), nil)
+	checkError(t, r, http.StatusRequestEntityTooLarge, "request-body-too-large", true)
+	if n := len(ts.rows(t)); n != 0 {
+		t.Fatalf("%d rows stored", n)
+	}
+	if r := ts.pushBackend(t, ctTransit, transitBody(t, bevent(), bevent()), nil); r.status != http.StatusNoContent {
+		t.Fatalf("status %d, body %s", r.status, r.body)
+	}
+}
+
+// TestSubmit: the Go API for embedding code fills the defaults of SPEC
+// 3.2 and stores per the flags, into the same database.
+func TestSubmit(t *testing.T) {
+	ts := startServer(t, testConfig(), audit.Flags{})
+	l := &audit.Logger{Store: ts.DB, Flags: audit.Flags{AuditLog: true, Telemetry: true}, Now: ts.Clock.Now}
+	ctx := t.Context()
+	err := l.Submit(ctx, audit.Event{Name: "instance-start", Type: "trigger",
+		Props:   kmap(kw("version"), "1.2.3", kw("password"), "x", value.Keyword{NS: "a", Name: "b"}, int64(1), kw("nil"), nil),
+		Context: kmap(kw("version"), "1.2.3", kw("host"), "box")})
+	if err != nil {
+		t.Fatalf("Submit: %v", err)
+	}
+	rows := bySource(ts.rows(t))
+	if len(rows["backend"]) != 1 || len(rows["telemetry"]) != 1 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	checkRow(t, rows["backend"][0], db.Row{Name: "instance-start", Type: "trigger", Source: "backend",
+		ProfileID: uuid.Nil, IPAddr: "0.0.0.0", Props: `{"~:version":"1.2.3"}`,
+		Context: `{"~:version":"1.2.3","~:host":"box"}`, TrackedAt: ms(t0), CreatedAt: ms(t0)})
+	checkRow(t, rows["telemetry"][0], db.Row{Name: "instance-start", Type: "trigger", Source: "telemetry",
+		ProfileID: uuid.Nil, IPAddr: "0.0.0.0", Props: `{}`, Context: `{"~:version":"1.2.3"}`,
+		TrackedAt: ms(audit.Day(t0)), CreatedAt: ms(audit.Day(t0))})
+
+	for _, bad := range []audit.Event{
+		{Name: "", Type: "trigger"},
+		{Name: "a b", Type: "trigger"},
+		{Name: "x", Type: "click"},
+		// A full row must never be labelled telemetry: it would skip
+		// anonymisation and be shipped with its ip and props.
+		{Name: "x", Type: "action", Source: "telemetry", IPAddr: "192.0.2.1", Props: kmap(kw("email"), "a@b.c")},
+		{Name: "x", Type: "action", Source: "other"},
+	} {
+		if err := l.Submit(ctx, bad); err == nil {
+			t.Errorf("Submit(%+v) = nil, want an error", bad)
+		}
+	}
+	if got, want := len(ts.rows(t)), 2; got != want {
+		t.Fatalf("%d rows, want %d", got, want)
+	}
+}

@@ -121,8 +121,9 @@ func (l *Logger) now() time.Time {
 // Submit stores one event from Go code that embeds tally (SPEC section
 // 3.2). It fills what is missing: created_at now, tracked_at now, the
 // zero profile, ip 0.0.0.0, source backend, empty maps; it cleans props of
-// secrets (CleanProps) and checks the name and type. Tracked-at is kept
-// as given (a backend knows when its own events happened).
+// secrets (CleanProps) and checks the name, the type and the source (only
+// backend or frontend). Tracked-at is kept as given (a backend knows when
+// its own events happened).
 func (l *Logger) Submit(ctx context.Context, e Event) error {
 	if err := ValidateName(e.Name); err != nil {
 		return err
@@ -135,8 +136,14 @@ func (l *Logger) Submit(ctx context.Context, e Event) error {
 	if e.TrackedAt.IsZero() {
 		e.TrackedAt = now
 	}
-	if e.Source == "" {
+	switch e.Source {
+	case "":
 		e.Source = db.SourceBackend
+	case db.SourceBackend, db.SourceFrontend:
+	default:
+		// A full row labelled telemetry would skip anonymisation and be
+		// shipped as is.
+		return fmt.Errorf("source %q: want %s or %s", e.Source, db.SourceBackend, db.SourceFrontend)
 	}
 	if e.IPAddr == "" {
 		e.IPAddr = ZeroIP
