@@ -35,10 +35,13 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// CreateToken makes a token for profile, valid for ttl (0: no expiry), and
-// returns it with its secret, which is not stored and cannot be shown
-// again.
+// CreateToken makes a token for profile, valid for ttl (0: no expiry;
+// negative is an error), and returns it with its secret, which is not
+// stored and cannot be shown again.
 func (d *DB) CreateToken(ctx context.Context, profile uuid.UUID, ttl time.Duration) (Token, string, error) {
+	if ttl < 0 {
+		return Token{}, "", fmt.Errorf("db: token lifetime %s is negative", ttl)
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return Token{}, "", err

@@ -164,6 +164,22 @@ func TestAuthTokenExpired(t *testing.T) {
 	ts.mustPush(t, ctTransit, body, map[string]string{"Authorization": "Token " + secret2})
 }
 
+// TestCreateTokenNegativeTTL: a negative lifetime is an error, not a
+// token that never expires.
+func TestCreateTokenNegativeTTL(t *testing.T) {
+	ts := startServer(t, testConfig(), audit.Flags{})
+	if tok, _, err := ts.DB.CreateToken(context.Background(), profileA, -time.Hour); err == nil {
+		t.Fatalf("CreateToken with ttl -1h = %+v, want an error", tok)
+	}
+	toks, err := ts.DB.Tokens(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(toks) != 0 {
+		t.Fatalf("tokens stored: %+v", toks)
+	}
+}
+
 // TestAuthTokenRateKey: in token mode the rate limit counts per profile,
 // not per address.
 func TestAuthTokenRateKey(t *testing.T) {
