@@ -100,6 +100,33 @@ func TestBackendSharedKey(t *testing.T) {
 	checkError(t, r, http.StatusForbidden, "forbidden", false)
 }
 
+// TestBackendSharedKeyWithSpace: a configured key holding a space is
+// accepted bare and after a key id.
+func TestBackendSharedKeyWithSpace(t *testing.T) {
+	cfg := testConfig()
+	cfg.SharedKey = "two words"
+	ts := startServer(t, cfg, audit.Flags{AuditLog: true})
+	body := transitBody(t, bevent())
+	for _, tt := range []struct{ header, initiator string }{
+		{"two words", "app"},
+		{"tally two words", "tally"},
+	} {
+		before := len(ts.rows(t))
+		r := ts.pushBackend(t, ctTransit, body, map[string]string{"X-Shared-Key": tt.header})
+		if r.status != http.StatusNoContent {
+			t.Fatalf("x-shared-key %q: status %d, body %s", tt.header, r.status, r.body)
+		}
+		ctx := decodeStored(t, ts.rows(t)[before].Context)
+		if got, _ := ctx.GetKW("initiator"); got != tt.initiator {
+			t.Errorf("x-shared-key %q: initiator = %v, want %q", tt.header, got, tt.initiator)
+		}
+	}
+	for _, bad := range []string{"two", "words", "tally two", "two words extra"} {
+		r := ts.pushBackend(t, ctTransit, body, map[string]string{"X-Shared-Key": bad})
+		checkError(t, r, http.StatusForbidden, "forbidden", true)
+	}
+}
+
 // TestBackendRows: the body's profile-id, ip-addr and tracked-at are
 // trusted; no ip-addr is 0.0.0.0; props are cleaned.
 func TestBackendRows(t *testing.T) {
