@@ -282,4 +282,3 @@ func tokenJSON(t db.Token) map[string]any {
 	}
 	return out
 }
-

@@ -222,4 +222,3 @@ func withDB(ctx context.Context, path string, fn func(*db.DB) error) error {
 	err = fn(d)
 	return errors.Join(err, d.Close())
 }
-

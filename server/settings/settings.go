@@ -53,7 +53,9 @@ func (s *Set) Bool(p *bool, name string, def bool, usage string) { s.fs.BoolVar(
 func (s *Set) Int(p *int, name string, def int, usage string) { s.fs.IntVar(p, name, def, usage) }
 
 // Int64 defines an integer setting.
-func (s *Set) Int64(p *int64, name string, def int64, usage string) { s.fs.Int64Var(p, name, def, usage) }
+func (s *Set) Int64(p *int64, name string, def int64, usage string) {
+	s.fs.Int64Var(p, name, def, usage)
+}
 
 // Float defines a floating-point setting.
 func (s *Set) Float(p *float64, name string, def float64, usage string) {
