@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"tally/telemetry/internal/interop"
 	"testing"
 
 	"github.com/google/uuid"
@@ -25,10 +26,10 @@ const jsDir = "../../testdata/interop/js"
 func needNode(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed: skipping the transit-js interop test")
+		interop.Missing(t, "node is not installed: skipping the transit-js interop test")
 	}
 	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "transit-js")); err != nil {
-		t.Skipf("transit-js is not installed: run `npm ci` in %s", filepath.Clean(jsDir))
+		interop.Missing(t, "transit-js is not installed: run `npm ci` in %s", filepath.Clean(jsDir))
 	}
 }
 

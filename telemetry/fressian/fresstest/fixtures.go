@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"tally/telemetry/internal/interop"
 	"testing"
 )
 
@@ -76,12 +77,12 @@ func RequireJVM(t testing.TB) *JVM {
 		java = "java"
 	}
 	if _, err := exec.LookPath(java); err != nil {
-		t.Skipf("JVM interop skipped: %s not found (apt-get install default-jre-headless)", java)
+		interop.Missing(t, "JVM interop skipped: %s not found (apt-get install default-jre-headless)", java)
 	}
 	if os.Getenv("TALLY_JVM_CLASSPATH") == "" {
 		for _, jar := range []string{"clojure.jar", "spec.alpha.jar", "core.specs.alpha.jar", "data.fressian.jar", "fressian.jar", "zstd-jni.jar"} {
 			if _, err := os.Stat(filepath.Join("/usr/share/java", jar)); err != nil {
-				t.Skipf("JVM interop skipped: /usr/share/java/%s missing (apt-get install clojure libfressian-java libdata-fressian-clojure libzstd-jni-java)", jar)
+				interop.Missing(t, "JVM interop skipped: /usr/share/java/%s missing (apt-get install clojure libfressian-java libdata-fressian-clojure libzstd-jni-java)", jar)
 			}
 		}
 	}
