@@ -223,6 +223,12 @@ func TestAuthProxy(t *testing.T) {
 		t.Errorf("ip_addr = %s, want %s", got, want)
 	}
 
+	// An upper-case uuid is stored in canonical lower case.
+	ts.mustPush(t, ctTransit, body, map[string]string{"X-Profile-Id": strings.ToUpper(profileA.String())})
+	if got := ts.rows(t)[1].ProfileID; got != profileA {
+		t.Errorf("profile_id from an upper-case header = %s, want %s", got, profileA)
+	}
+
 	for _, tt := range []struct {
 		name   string
 		header map[string]string
@@ -236,7 +242,7 @@ func TestAuthProxy(t *testing.T) {
 		r := ts.push(t, ctTransit, body, tt.header)
 		checkError(t, r, http.StatusUnauthorized, "authentication-required", true)
 	}
-	if got, want := len(ts.rows(t)), 1; got != want {
+	if got, want := len(ts.rows(t)), 2; got != want {
 		t.Fatalf("%d rows, want %d", got, want)
 	}
 
