@@ -111,6 +111,12 @@ func mapField(m *value.Map, i int, key string, required bool) (*value.Map, error
 	return mm, nil
 }
 
+// The instants accepted: 1970-01-01 to 9999-12-31, UTC.
+const (
+	minInstant = 0
+	maxInstant = 253402300799999
+)
+
 // instantField reads an instant: a transit instant, epoch milliseconds, or
 // an RFC 3339 string.
 func instantField(m *value.Map, i int, key string, required bool) (time.Time, bool, error) {
@@ -121,16 +127,22 @@ func instantField(m *value.Map, i int, key string, required bool) (time.Time, bo
 		}
 		return time.Time{}, false, nil
 	}
+	var ms int64
+	ok = false
 	switch x := v.(type) {
 	case value.Instant:
-		return x.Time(), true, nil
+		ms, ok = int64(x), true
 	case int64:
-		return time.UnixMilli(x).UTC(), true, nil
+		ms, ok = x, true
 	case string:
 		t, err := time.Parse(time.RFC3339Nano, x)
-		if err == nil {
-			return t.UTC().Truncate(time.Millisecond), true, nil
-		}
+		ms, ok = t.UnixMilli(), err == nil
 	}
-	return time.Time{}, false, errorf("params-validation", "events[%d].%s must be an instant (RFC 3339 or epoch ms)", i, key)
+	if !ok {
+		return time.Time{}, false, errorf("params-validation", "events[%d].%s must be an instant (RFC 3339 or epoch ms)", i, key)
+	}
+	if ms < minInstant || ms > maxInstant {
+		return time.Time{}, false, errorf("params-validation", "events[%d].%s is outside the years 1970 to 9999", i, key)
+	}
+	return time.UnixMilli(ms).UTC(), true, nil
 }

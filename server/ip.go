@@ -29,10 +29,20 @@ func clientIP(r *http.Request, trusted []netip.Prefix) string {
 	return peer.String()
 }
 
+// parseIP reads an address, also in the host:port and [v6]:port forms
+// some proxies put in forwarding headers.
 func parseIP(s string) (netip.Addr, bool) {
-	ip, err := netip.ParseAddr(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	ip, err := netip.ParseAddr(s)
 	if err != nil {
-		return netip.Addr{}, false
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			if ip, err = netip.ParseAddr(strings.Trim(s, "[]")); err != nil {
+				return netip.Addr{}, false
+			}
+		} else {
+			ip = ap.Addr()
+		}
 	}
 	return ip.Unmap().WithZone(""), true
 }

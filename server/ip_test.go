@@ -30,7 +30,7 @@ func TestClientIPUnit(t *testing.T) {
 		{"no trusted proxies", "127.0.0.1:80", map[string]string{"X-Real-Ip": "203.0.113.1"}, nil, "127.0.0.1"},
 		{"x-real-ip first", "127.0.0.1:1", map[string]string{"X-Real-Ip": " 203.0.113.1 ", "X-Forwarded-For": "203.0.113.2"}, loopback, "203.0.113.1"},
 		{"first forwarded entry", "127.0.0.1:1", map[string]string{"X-Forwarded-For": " 203.0.113.2 , 10.0.0.1"}, loopback, "203.0.113.2"},
-		{"bad x-real-ip", "127.0.0.1:1", map[string]string{"X-Real-Ip": "1.2.3.4:80", "X-Forwarded-For": "203.0.113.2"}, loopback, "203.0.113.2"},
+		{"bad x-real-ip", "127.0.0.1:1", map[string]string{"X-Real-Ip": "1.2.3.x", "X-Forwarded-For": "203.0.113.2"}, loopback, "203.0.113.2"},
 		{"bad forwarded entry", "127.0.0.1:1", map[string]string{"X-Forwarded-For": "unknown, 203.0.113.2"}, loopback, "127.0.0.1"},
 		{"header ipv6 zone dropped", "127.0.0.1:1", map[string]string{"X-Real-Ip": "fe80::1%eth0"}, loopback, "fe80::1"},
 		{"header mapped address", "127.0.0.1:1", map[string]string{"X-Real-Ip": "::ffff:203.0.113.1"}, loopback, "203.0.113.1"},
@@ -70,6 +70,7 @@ func TestIsLoopbackAddr(t *testing.T) {
 
 func TestCheckConfig(t *testing.T) {
 	type tokens struct{ TokenStore }
+	type recorder struct{ Recorder }
 	tests := []struct {
 		name string
 		edit func(*Config, *Deps)
@@ -92,14 +93,37 @@ func TestCheckConfig(t *testing.T) {
 		{"negative rate", func(c *Config, _ *Deps) { c.Rate = -1 }, false},
 		{"rate without burst", func(c *Config, _ *Deps) { c.Rate, c.RateBurst = 1, 0 }, false},
 		{"rate off", func(c *Config, _ *Deps) { c.Rate, c.RateBurst = 0, 0 }, true},
+		{"no recorder", func(_ *Config, d *Deps) { d.Recorder = nil }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, deps := DefaultConfig(), Deps{}
+			cfg, deps := DefaultConfig(), Deps{Recorder: recorder{}}
 			tt.edit(&cfg, &deps)
 			if err := checkConfig(cfg, deps); (err == nil) != tt.ok {
 				t.Errorf("checkConfig = %v, want ok=%v", err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestParseIPForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.5":          "203.0.113.5",
+		" 203.0.113.5 ":        "203.0.113.5",
+		"203.0.113.5:5555":     "203.0.113.5",
+		"[2001:db8::1]:443":    "2001:db8::1",
+		"[2001:db8::1]":        "2001:db8::1",
+		"::ffff:198.51.100.2":  "198.51.100.2",
+		"not-an-ip":            "",
+		"203.0.113.5:notaport": "",
+	} {
+		ip, ok := parseIP(in)
+		got := ""
+		if ok {
+			got = ip.String()
+		}
+		if got != want {
+			t.Errorf("parseIP(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -10,6 +10,9 @@ import (
 func (s *Server) routes() {
 	e := s.echo
 	e.Use(s.observe)
+	// A panic in a handler becomes an internal error answered in Penpot's
+	// shape (and logged), not a dropped connection.
+	e.Use(s.recoverPanic)
 	for _, prefix := range []string{"/api/main/methods/", "/api/rpc/command/"} {
 		e.POST(prefix+"push-audit-events", s.handlePushAuditEvents)
 		e.GET(prefix+"get-enabled-flags", s.handleGetEnabledFlags)

@@ -113,6 +113,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := checkConfig(cfg, deps); err != nil {
 		return nil, err
 	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultConfig().ShutdownTimeout
+	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, metrics: deps.Metrics}
 	if cfg.Rate > 0 {
 		s.limiter = newRateLimiter(cfg.Rate, cfg.RateBurst, deps.Now)
@@ -140,6 +143,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 }
 
 func checkConfig(cfg Config, deps Deps) error {
+	if deps.Recorder == nil {
+		return errors.New("server: no Recorder to store events")
+	}
 	switch cfg.Auth {
 	case AuthNone:
 		if !cfg.AllowAnonymousPublic && !isLoopbackAddr(cfg.Addr) {
