@@ -42,11 +42,20 @@ type DB struct {
 	ins *inserter
 }
 
+// Memory is the path that opens a private in-memory database, for tests
+// and embedding programs that need nothing kept: one connection serves
+// writes and reads, there is no WAL, and the data is gone at Close.
+const Memory = ":memory:"
+
 // Open opens (creating it and its folder when needed) the database file at
-// path, checks that WAL took, and applies every pending migration.
+// path, checks that WAL took, and applies every pending migration. The
+// path Memory opens an in-memory database instead.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("db: %q: tally needs a file path (a temp file in tests)", path)
+	if path == Memory {
+		return openMemory(ctx)
+	}
+	if path == "" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("db: %q: want a file path, or %s", path, Memory)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -84,6 +93,26 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	d.r = r
+	d.ins = newInserter(d)
+	return d, nil
+}
+
+func openMemory(ctx context.Context) (*DB, error) {
+	// One connection: each connection to ":memory:" is a database of its
+	// own, so the writer must also be the only reader.
+	w, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("db: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
+	d := &DB{path: Memory, w: w, r: w, Now: func() time.Time { return time.Now().UTC() }}
 	d.ins = newInserter(d)
 	return d, nil
 }
@@ -175,6 +204,9 @@ func (d *DB) Close() error {
 		d.ins.stop()
 	}
 	var errs []error
+	if d.path == Memory {
+		return d.w.Close()
+	}
 	if d.r != nil {
 		errs = append(errs, d.r.Close())
 	}

@@ -72,8 +72,8 @@ func TestOpen(t *testing.T) {
 	if id1 != id2 || id1 == uuid.Nil {
 		t.Fatalf("instance id changed across restarts: %s then %s", id1, id2)
 	}
-	if _, err := Open(ctx, ":memory:"); err == nil {
-		t.Fatal("Open(:memory:) succeeded; tally needs a file")
+	if _, err := Open(ctx, "file:x.db"); err == nil {
+		t.Fatal("Open(file:x.db) succeeded; tally wants a plain path")
 	}
 }
 
@@ -349,5 +349,31 @@ func TestLedgerAcceptDeletesExactlyThePage(t *testing.T) {
 	}
 	if un, _ := d.UnfinishedPages(ctx); len(un) != 0 {
 		t.Fatalf("entry %d still unfinished: %+v", id, un)
+	}
+}
+
+func TestOpenMemory(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	mustInsert(t, d, testRow(SourceTelemetry, "a", 1), testRow(SourceFrontend, "b", 1))
+	n, err := d.CountTelemetry(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("CountTelemetry = %d, %v; want 1", n, err)
+	}
+	if err := d.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A second in-memory database is a different one.
+	d2, err := Open(ctx, Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if n, _ := d2.CountTelemetry(ctx); n != 0 {
+		t.Fatalf("second in-memory database has %d rows, want 0", n)
 	}
 }

@@ -81,6 +81,9 @@ func New(cfg Config, d *db.DB, log *slog.Logger, m *metrics.Metrics) (*Task, err
 		cfg.Timeout = 30 * time.Second
 	}
 	if cfg.LockPath == "" {
+		if d.Path() == db.Memory {
+			return nil, errors.New("telemetry: an in-memory database needs an explicit LockPath")
+		}
 		cfg.LockPath = d.Path() + ".ship.lock"
 	}
 	return &Task{cfg: cfg, db: d, log: log.With("task", "telemetry"), metrics: m, client: newClient(cfg.Timeout)}, nil

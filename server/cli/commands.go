@@ -54,8 +54,10 @@ func runShip(ctx context.Context, env Env, args []string) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	if t.uri == "" && c.flags.Telemetry {
-		return errors.New("--telemetry-uri is required (or TALLY_TELEMETRY_URI / PENPOT_TELEMETRY_URI)")
+	if t.uri == "" {
+		// The collector of a `tally serve` with default settings: with no
+		// configuration nothing leaves the machine.
+		t.uri = defaultShipURI
 	}
 	log, err := newLogger(env.Stderr, c.logLevel, c.logFormat)
 	if err != nil {
@@ -79,6 +81,10 @@ func runShip(ctx context.Context, env Env, args []string) error {
 		return res.Err()
 	})
 }
+
+// defaultShipURI is where `tally ship` sends when no URI is configured:
+// the embedded collector of `tally serve` on its default address.
+const defaultShipURI = "http://127.0.0.1:6060/collect/"
 
 func runEvents(ctx context.Context, env Env, args []string) error {
 	var path, source string
