@@ -157,19 +157,24 @@ func scanRow(s scanner) (Row, error) {
 
 // CountBySource returns the number of stored rows for each source present.
 func (d *DB) CountBySource(ctx context.Context) (map[string]int64, error) {
-	rows, err := d.r.QueryContext(ctx, "SELECT source, count(*) FROM audit_log GROUP BY source")
+	return d.counts(ctx, "SELECT source, count(*) FROM audit_log GROUP BY source")
+}
+
+// counts runs a query of (key, count) rows and returns them as a map.
+func (d *DB) counts(ctx context.Context, q string, args ...any) (map[string]int64, error) {
+	rows, err := d.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
-		var s string
+		var k string
 		var n int64
-		if err := rows.Scan(&s, &n); err != nil {
+		if err := rows.Scan(&k, &n); err != nil {
 			return nil, err
 		}
-		out[s] = n
+		out[k] = n
 	}
 	return out, rows.Err()
 }

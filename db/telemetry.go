@@ -128,21 +128,7 @@ func (d *DB) AckGCDropped(ctx context.Context, n int64) error {
 // TelemetryCounters returns the number of telemetry rows by event name
 // among rows created at or after since.
 func (d *DB) TelemetryCounters(ctx context.Context, since time.Time) (map[string]int64, error) {
-	rows, err := d.r.QueryContext(ctx, countersSQL, since.UnixMilli())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var n int64
-		if err := rows.Scan(&name, &n); err != nil {
-			return nil, err
-		}
-		out[name] = n
-	}
-	return out, rows.Err()
+	return d.counts(ctx, countersSQL, since.UnixMilli())
 }
 
 type queryer interface {

@@ -74,11 +74,7 @@ func (s *Server) handlePushBackendEvents(c echo.Context) error {
 		}
 		events[i] = e
 	}
-	if err := s.deps.Recorder.Record(c.Request().Context(), events); err != nil {
-		return err
-	}
-	s.metrics.Accepted(len(events))
-	return c.NoContent(http.StatusNoContent)
+	return s.record(c, events)
 }
 
 // backendEvent reads one backend event map: name, type, and the optional
@@ -86,17 +82,8 @@ func (s *Server) handlePushBackendEvents(c echo.Context) error {
 func backendEvent(m *value.Map, i int) (audit.Event, error) {
 	e := audit.Event{Source: db.SourceBackend, IPAddr: audit.ZeroIP}
 	var err error
-	if e.Name, _, err = stringField(m, i, "name", true); err != nil {
+	if e.Name, e.Type, err = nameAndType(m, i); err != nil {
 		return e, err
-	}
-	if err := audit.ValidateName(e.Name); err != nil {
-		return e, errorf("params-validation", "events[%d]: %v", i, err)
-	}
-	if e.Type, _, err = stringField(m, i, "type", true); err != nil {
-		return e, err
-	}
-	if err := audit.ValidateType(e.Type); err != nil {
-		return e, errorf("params-validation", "events[%d]: %v", i, err)
 	}
 	if v, ok := m.GetKW("profile-id"); ok && v != nil {
 		switch x := v.(type) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"tally/telemetry/audit"
 	"tally/telemetry/transit"
 	"tally/telemetry/value"
 )
@@ -145,4 +146,30 @@ func instantField(m *value.Map, i int, key string, required bool) (time.Time, bo
 		return time.Time{}, false, errorf("params-validation", "events[%d].%s is outside the years 1970 to 9999", i, key)
 	}
 	return time.UnixMilli(ms).UTC(), true, nil
+}
+
+// nameAndType reads and checks an event's name and type.
+func nameAndType(m *value.Map, i int) (name, typ string, err error) {
+	if name, _, err = stringField(m, i, "name", true); err != nil {
+		return "", "", err
+	}
+	if err := audit.ValidateName(name); err != nil {
+		return "", "", errorf("params-validation", "events[%d]: %v", i, err)
+	}
+	if typ, _, err = stringField(m, i, "type", true); err != nil {
+		return "", "", err
+	}
+	if err := audit.ValidateType(typ); err != nil {
+		return "", "", errorf("params-validation", "events[%d]: %v", i, err)
+	}
+	return name, typ, nil
+}
+
+// record stores a validated request's events and answers 204.
+func (s *Server) record(c echo.Context, events []audit.Event) error {
+	if err := s.deps.Recorder.Record(c.Request().Context(), events); err != nil {
+		return err
+	}
+	s.metrics.Accepted(len(events))
+	return c.NoContent(http.StatusNoContent)
 }

@@ -44,11 +44,7 @@ func (s *Server) handlePushAuditEvents(c echo.Context) error {
 		audit.AdjustTimestamp(&e)
 		events[i] = e
 	}
-	if err := s.deps.Recorder.Record(c.Request().Context(), events); err != nil {
-		return err
-	}
-	s.metrics.Accepted(len(events))
-	return c.NoContent(http.StatusNoContent)
+	return s.record(c, events)
 }
 
 // frontendEvent reads one event map: name, type, props, timestamp and an
@@ -57,17 +53,8 @@ func (s *Server) handlePushAuditEvents(c echo.Context) error {
 func frontendEvent(m *value.Map, i int) (audit.Event, error) {
 	var e audit.Event
 	var err error
-	if e.Name, _, err = stringField(m, i, "name", true); err != nil {
+	if e.Name, e.Type, err = nameAndType(m, i); err != nil {
 		return e, err
-	}
-	if err := audit.ValidateName(e.Name); err != nil {
-		return e, errorf("params-validation", "events[%d]: %v", i, err)
-	}
-	if e.Type, _, err = stringField(m, i, "type", true); err != nil {
-		return e, err
-	}
-	if err := audit.ValidateType(e.Type); err != nil {
-		return e, errorf("params-validation", "events[%d]: %v", i, err)
 	}
 	if e.Props, err = mapField(m, i, "props", true); err != nil {
 		return e, err

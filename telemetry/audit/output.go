@@ -14,11 +14,11 @@ import (
 // plain JSON, times as RFC 3339 UTC with milliseconds (archived_at null
 // until archived).
 func RowJSON(r db.Row) ([]byte, error) {
-	props, err := verboseToJSON(r.Props)
+	props, err := plainJSON(r.Props)
 	if err != nil {
 		return nil, fmt.Errorf("row %d props: %w", r.Seq, err)
 	}
-	ctx, err := verboseToJSON(r.Context)
+	ctx, err := plainJSON(r.Context)
 	if err != nil {
 		return nil, fmt.Errorf("row %d context: %w", r.Seq, err)
 	}
@@ -43,11 +43,5 @@ func RowJSON(r db.Row) ([]byte, error) {
 		value.Instant(r.TrackedAt).String(), value.Instant(r.CreatedAt).String(), archived})
 }
 
-// verboseToJSON turns stored transit JSON-verbose text into plain JSON.
-func verboseToJSON(s string) (json.RawMessage, error) {
-	v, err := transit.Decode([]byte(s))
-	if err != nil {
-		return nil, err
-	}
-	return value.ToJSON(v)
-}
+// plainJSON turns stored transit JSON-verbose text into plain JSON.
+func plainJSON(s string) (json.RawMessage, error) { return transit.PlainJSON([]byte(s)) }

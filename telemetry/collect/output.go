@@ -49,13 +49,7 @@ func ReportJSON(r db.ReceivedReport) ([]byte, error) {
 	}{"telemetry-legacy-report", r.InstanceID, r.Version, value.Instant(r.ReceivedAt).String(), json.RawMessage(r.Stats)})
 }
 
-func verboseJSON(s string) (json.RawMessage, error) {
-	v, err := transit.Decode([]byte(s))
-	if err != nil {
-		return nil, err
-	}
-	return value.ToJSON(v)
-}
+func verboseJSON(s string) (json.RawMessage, error) { return transit.PlainJSON([]byte(s)) }
 
 // Decode renders what an operator captured as readable JSON (`tally
 // decode`): a blob string becomes its decoded value; a whole

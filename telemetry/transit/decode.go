@@ -325,3 +325,14 @@ func (d *decoder) object() (value.Value, error) {
 		}
 	}
 }
+
+// PlainJSON decodes transit (normal or verbose) and renders the value as
+// plain JSON with value.ToJSON's conventions: how tally prints stored
+// props and context.
+func PlainJSON(data []byte) ([]byte, error) {
+	v, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return value.ToJSON(v)
+}
