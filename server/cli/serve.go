@@ -148,6 +148,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 
+	// Stored before the first request is served: whoever sees the server
+	// ready (/readyz) also sees this start's instance-start.
+	if err := logger.Submit(ctx, instanceStart(c.flags, t.publicURI)); err != nil {
+		log.Error("storing instance-start", "err", err)
+	}
+
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve() }()
 	var msrv *http.Server
@@ -166,9 +172,6 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	log.Info("tally serving", "addr", srv.Addr(), "db", c.db, "flags", c.flags.Enabled(),
 		"auth", scfg.Auth, "telemetry_uri", t.uri, "version", Version)
 
-	if err := logger.Submit(ctx, instanceStart(c.flags, t.publicURI)); err != nil {
-		log.Error("storing instance-start", "err", err)
-	}
 	task.Start(ctx)
 	if c.flags.AuditLogArchive {
 		arch, err := newArchiver(c.flags, archiveURI, archiveKey, t.timeout, d, log, m)
