@@ -47,9 +47,10 @@ func (d *DB) CreateToken(ctx context.Context, profile uuid.UUID, ttl time.Durati
 		return Token{}, "", err
 	}
 	secret := "tly_" + base64.RawURLEncoding.EncodeToString(raw)
-	t := Token{ID: uuid.Must(uuid.NewV7()).String(), ProfileID: profile, CreatedAt: d.nowMs()}
+	now := d.Now()
+	t := Token{ID: uuid.Must(uuid.NewV7()).String(), ProfileID: profile, CreatedAt: now.UnixMilli()}
 	if ttl > 0 {
-		t.ExpiresAt = sql.NullInt64{Int64: d.Now().Add(ttl).UnixMilli(), Valid: true}
+		t.ExpiresAt = sql.NullInt64{Int64: now.Add(ttl).UnixMilli(), Valid: true}
 	}
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO access_token (id, profile_id, secret_hash, created_at, expires_at)
