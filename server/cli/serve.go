@@ -12,6 +12,7 @@ import (
 	"tally/server"
 	"tally/server/settings"
 	"tally/telemetry"
+	"tally/telemetry/archive"
 	"tally/telemetry/audit"
 	"tally/telemetry/collect"
 	"tally/telemetry/metrics"
@@ -147,6 +148,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var arch *archive.Archiver
+	if c.flags.AuditLogArchive {
+		// Checked before anything is stored or served.
+		if arch, err = newArchiver(c.flags, archiveURI, archiveKey, t.timeout, d, log, m); err != nil {
+			return err
+		}
+	}
 
 	// Stored before the first request is served: whoever sees the server
 	// ready (/readyz) also sees this start's instance-start.
@@ -173,11 +181,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		"auth", scfg.Auth, "telemetry_uri", t.uri, "version", Version)
 
 	task.Start(ctx)
-	if c.flags.AuditLogArchive {
-		arch, err := newArchiver(c.flags, archiveURI, archiveKey, t.timeout, d, log, m)
-		if err != nil {
-			return err
-		}
+	if arch != nil {
 		arch.Start(ctx, archiveInterval)
 		defer arch.Stop()
 	}
