@@ -49,6 +49,7 @@ func init() {
 		"collect":  {"run a telemetry receiving endpoint", runCollect},
 		"received": {"print what a collector stored as JSON lines", runReceived},
 		"tokens":   {"create, revoke and list access tokens", runTokens},
+		"bench":    {"measure ingest, shipping, GC, start-up and memory on loopback", runBench},
 	}
 }
 
