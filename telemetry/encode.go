@@ -21,13 +21,14 @@ import (
 type pageEncoder struct {
 	fress fressian.Encoder
 	body  []byte
+	flat  []flatEntry // scratch of the flat-map fast path
 }
 
 // encode returns the body for rows; it is valid until the next call.
 func (p *pageEncoder) encode(version string, instance uuid.UUID, rows []db.Row) ([]byte, error) {
 	f := &p.fress
 	f.Reset()
-	if err := writeEvents(f, rows); err != nil {
+	if err := p.writeEvents(f, rows); err != nil {
 		return nil, err
 	}
 	b := append(p.body[:0], `{"type":"telemetry-events","version":`...)
@@ -48,7 +49,7 @@ func (p *pageEncoder) encode(version string, instance uuid.UUID, rows []db.Row) 
 // writeEvents writes rows as Penpot's batch: a vector of maps with the
 // keys :name :type :source :tracked-at :profile-id :props :context, in
 // that order.
-func writeEvents(f *fressian.Encoder, rows []db.Row) error {
+func (p *pageEncoder) writeEvents(f *fressian.Encoder, rows []db.Row) error {
 	f.BeginVector(len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -63,10 +64,10 @@ func writeEvents(f *fressian.Encoder, rows []db.Row) error {
 		f.WriteInstant(value.Instant(r.TrackedAt))
 		f.WriteKeywordKey("", "profile-id")
 		f.WriteUUID(r.ProfileID)
-		if err := writeStoredMap(f, "props", r.Props); err != nil {
+		if err := p.writeStoredMap(f, "props", r.Props); err != nil {
 			return fmt.Errorf("row %d: %w", r.Seq, err)
 		}
-		if err := writeStoredMap(f, "context", r.Context); err != nil {
+		if err := p.writeStoredMap(f, "context", r.Context); err != nil {
 			return fmt.Errorf("row %d: %w", r.Seq, err)
 		}
 		f.EndMap()
@@ -75,12 +76,19 @@ func writeEvents(f *fressian.Encoder, rows []db.Row) error {
 }
 
 // writeStoredMap writes the key and the map stored as transit
-// JSON-verbose text; "{}" (every telemetry row's props) skips decoding.
-func writeStoredMap(f *fressian.Encoder, key, stored string) error {
+// JSON-verbose text; "{}" (every telemetry row's props) skips decoding,
+// and a flat map of scalars (every telemetry row's context) is written
+// straight from the text (see flatMap).
+func (p *pageEncoder) writeStoredMap(f *fressian.Encoder, key, stored string) error {
 	f.WriteKeywordKey("", key)
 	if stored == "{}" {
 		f.BeginMap()
 		f.EndMap()
+		return nil
+	}
+	var ok bool
+	if p.flat, ok = flatMap(stored, p.flat); ok {
+		writeFlat(f, p.flat)
 		return nil
 	}
 	v, err := transit.Decode([]byte(stored))
