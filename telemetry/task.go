@@ -19,6 +19,7 @@ import (
 
 	"tally/db"
 	"tally/telemetry/audit"
+	"tally/telemetry/internal/runlock"
 	"tally/telemetry/metrics"
 )
 
@@ -111,11 +112,11 @@ func (t *Task) RunOnce(ctx context.Context) (Result, error) {
 	if !t.cfg.Flags.Telemetry {
 		return res, nil
 	}
-	lock, err := acquireLock(ctx, t.cfg.LockPath, t.cfg.LockWait)
+	lock, err := runlock.Acquire(ctx, t.cfg.LockPath, t.cfg.LockWait)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("telemetry: %w", err)
 	}
-	defer lock.release()
+	defer lock.Release()
 
 	if res.GC, err = t.db.GCTelemetry(ctx, t.cfg.GCCap, t.cfg.GCMaxAge); err != nil {
 		return res, fmt.Errorf("telemetry gc: %w", err)

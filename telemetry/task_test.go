@@ -19,6 +19,7 @@ import (
 	"tally/db"
 	"tally/telemetry/audit"
 	"tally/telemetry/blob"
+	"tally/telemetry/internal/runlock"
 	"tally/telemetry/value"
 )
 
@@ -449,15 +450,15 @@ func TestReportContents(t *testing.T) {
 
 func TestOneRunAtATime(t *testing.T) {
 	f := newFixture(t, tel(), func(c *Config) { c.LockWait = 300 * time.Millisecond })
-	lock, err := acquireLock(context.Background(), f.task.cfg.LockPath, time.Second)
+	lock, err := runlock.Acquire(context.Background(), f.task.cfg.LockPath, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.task.RunOnce(context.Background())
-	if !errors.Is(err, ErrLocked) {
+	if !errors.Is(err, runlock.ErrLocked) {
 		t.Fatalf("RunOnce while locked = %v, want ErrLocked", err)
 	}
-	lock.release()
+	lock.Release()
 	if _, err := f.task.RunOnce(context.Background()); err != nil {
 		t.Fatalf("RunOnce after release: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"tally/db"
 	"tally/telemetry/audit"
+	"tally/telemetry/internal/runlock"
 	"tally/telemetry/metrics"
 	"tally/telemetry/transit"
 	"tally/telemetry/value"
@@ -35,6 +36,9 @@ type Archiver struct {
 	Client  *http.Client
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
+	// LockWait is how long a run waits for another run on the same
+	// file to finish (0: 30s).
+	LockWait time.Duration
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -50,8 +54,23 @@ type Result struct {
 // RunOnce archives every unarchived audit row, chunk by chunk, stopping at
 // the first chunk not answered 204; then, with audit-log-gc on, deletes
 // archived rows whether or not the archive step failed.
+//
+// Only one run at a time works on a database file, also across processes
+// (serve's archiver beside `tally archive`): a run waits up to LockWait for
+// the lock beside the file, so no chunk is sent twice by two runs.
 func (a *Archiver) RunOnce(ctx context.Context) (Result, error) {
 	var res Result
+	if a.DB.Path() != db.Memory {
+		wait := a.LockWait
+		if wait <= 0 {
+			wait = 30 * time.Second
+		}
+		lock, err := runlock.Acquire(ctx, a.DB.Path()+".archive.lock", wait)
+		if err != nil {
+			return res, fmt.Errorf("archive: %w", err)
+		}
+		defer lock.Release()
+	}
 	var errs []error
 	if a.Flags.AuditLogArchive {
 		n, err := a.archive(ctx)

@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"tally/db"
 	"tally/telemetry/archive"
 	"tally/telemetry/audit"
+	"tally/telemetry/internal/runlock"
 	"tally/telemetry/transit"
 	"tally/telemetry/value"
 )
@@ -593,5 +595,30 @@ func TestStartRunsUntilStop(t *testing.T) {
 		if !r.ArchivedAt.Valid {
 			t.Fatalf("row %s of the first chunk not archived", r.Name)
 		}
+	}
+}
+
+// A second run on the same file waits for the first; when the lock stays
+// held past LockWait it gives up with ErrLocked and sends nothing.
+func TestOneRunAtATime(t *testing.T) {
+	ctx := context.Background()
+	d := openDB(t)
+	ep := newEndpoint(t, always(204))
+	record(t, d, audit.Flags{AuditLog: true}, 0, 3)
+	lock, err := runlock.Acquire(ctx, d.Path()+".archive.lock", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newArchiver(d, ep.URL, audit.Flags{AuditLog: true, AuditLogArchive: true})
+	a.LockWait = 200 * time.Millisecond
+	if _, err := a.RunOnce(ctx); !errors.Is(err, runlock.ErrLocked) {
+		t.Fatalf("RunOnce while locked = %v, want ErrLocked", err)
+	}
+	if n := len(ep.requests()); n != 0 {
+		t.Fatalf("%d requests while locked, want 0", n)
+	}
+	lock.Release()
+	if res, err := a.RunOnce(ctx); err != nil || res.Archived != 3 {
+		t.Fatalf("RunOnce after release = %+v, %v", res, err)
 	}
 }

@@ -29,6 +29,15 @@ import (
 // DefaultMaxBody is the largest request body the collector reads.
 const DefaultMaxBody = 64 << 20
 
+// MaxPage is the largest uncompressed fressian page the collector
+// decodes: a 10,000-event page is about 1.5 MB, so this leaves room for
+// pages 40 times larger while bounding what one small, highly compressed
+// body can make the collector allocate.
+const MaxPage = 64 << 20
+
+// pages decodes blob strings for every collector in the process.
+var pages = blob.NewDecoder(MaxPage)
+
 // BatchIDHeader is the header a tally sender puts its page's batch id in.
 const BatchIDHeader = "X-Tally-Batch-Id"
 
@@ -151,7 +160,7 @@ func (h *Handler) Store(ctx context.Context, data []byte, batchID string) (dup b
 // DecodeEvents decodes a blob string into the events of a page, checking
 // each has Penpot's shape.
 func DecodeEvents(s string) ([]db.ReceivedEvent, error) {
-	v, err := blob.DecodeValue(s)
+	v, err := pages.DecodeValue(s)
 	if err != nil {
 		return nil, bad("events blob: %v", err)
 	}
