@@ -52,7 +52,7 @@ func Day(t time.Time) time.Time {
 func safeContextOf(source string, ctx *value.Map) *value.Map {
 	out := &value.Map{}
 	allowed := safeContext[source]
-	if ctx == nil {
+	if ctx == nil || len(allowed) == 0 {
 		return out
 	}
 	for _, e := range ctx.Entries {
@@ -60,7 +60,11 @@ func safeContextOf(source string, ctx *value.Map) *value.Map {
 		if !ok || k.NS != "" || !allowed[k.Name] || !isScalar(e.Val) {
 			continue
 		}
-		out.Append(k, e.Val)
+		if out.Entries == nil {
+			// One allocation: at most every allowed key survives.
+			out.Entries = make([]value.Entry, 0, min(len(allowed), len(ctx.Entries)))
+		}
+		out.Entries = append(out.Entries, e) // e.Key is k, already boxed
 	}
 	return out
 }
