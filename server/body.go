@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,7 +26,10 @@ func (s *Server) readBody(c echo.Context) (value.Value, error) {
 	if r.ContentLength > s.cfg.MaxBody {
 		return nil, errorf("request-body-too-large", "the body is %d bytes, at most %d allowed", r.ContentLength, s.cfg.MaxBody)
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody))
+	bp := bodyBufs.Get().(*[]byte)
+	defer putBodyBuf(bp)
+	data, err := readAll((*bp)[:0], http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody), r.ContentLength)
+	*bp = data
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -43,6 +47,42 @@ func (s *Server) readBody(c echo.Context) (value.Value, error) {
 		return nil, errorf("malformed-body", "the body is not valid %s: %v", mt, err)
 	}
 	return v, nil
+}
+
+// bodyBufs recycles request-body buffers: the decoders copy what they
+// keep, so a body's bytes are free again once it is decoded.
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept for reuse.
+const maxPooledBody = 4 << 20
+
+func putBodyBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledBody {
+		*bp = (*bp)[:0]
+		bodyBufs.Put(bp)
+	}
+}
+
+// readAll appends everything r holds to buf, growing it once to hint (the
+// declared length) when that is known, instead of doubling from 512 bytes
+// as io.ReadAll does.
+func readAll(buf []byte, r io.Reader, hint int64) ([]byte, error) {
+	if hint > 0 && int64(cap(buf)) < hint+1 {
+		buf = make([]byte, 0, hint+1) // +1: room to see io.EOF without growing
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // eventMaps returns the maps under :events of a body, checking the shape
