@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Every telemetry query below is answered from the (source, created_at)
@@ -38,6 +41,62 @@ func (d *DB) CountTelemetry(ctx context.Context) (int64, error) {
 // Rows are streamed: memory does not grow with the page.
 func (d *DB) TelemetryPage(ctx context.Context, limit int, fn func(*Row) error) error {
 	return d.eachRow(ctx, fn, pageTelemetrySQL, limit)
+}
+
+// shipColumns are the columns a shipped event is made of, and created_at
+// for the page cursor.
+const shipColumns = "seq, name, type, source, profile_id, props, context, tracked_at, created_at"
+
+const (
+	shipFirstPageSQL = `SELECT ` + shipColumns + ` FROM audit_log
+  WHERE source = 'telemetry' ORDER BY created_at, seq LIMIT ?`
+	// After the row (c, s): first the rest of c's rows, then later ones;
+	// two index ranges, (source, created_at = c, seq > s) and
+	// (source, created_at > c), each read in index order.
+	shipSameTimeSQL = `SELECT ` + shipColumns + ` FROM audit_log
+  WHERE source = 'telemetry' AND created_at = ? AND seq > ? ORDER BY seq LIMIT ?`
+	shipLaterSQL = `SELECT ` + shipColumns + ` FROM audit_log
+  WHERE source = 'telemetry' AND created_at > ? ORDER BY created_at, seq LIMIT ?`
+)
+
+// ShipPage calls fn for up to limit telemetry rows, oldest first, that
+// come after the row (createdAt, seq) in that order; seq 0 starts at the
+// oldest row. It reads only what a shipped event needs: the rows have
+// Seq, Name, Type, Source, ProfileID, Props, Context, TrackedAt and
+// CreatedAt set, and fn gets the same *Row each time (copy what it
+// keeps). Rows are streamed from the (source, created_at) index.
+func (d *DB) ShipPage(ctx context.Context, createdAt, seq int64, limit int, fn func(*Row) error) error {
+	var r Row
+	var n int
+	scan := func(q string, args ...any) error {
+		rows, err := d.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var profile string
+		for rows.Next() {
+			if err := rows.Scan(&r.Seq, &r.Name, &r.Type, &r.Source, &profile, &r.Props, &r.Context,
+				&r.TrackedAt, &r.CreatedAt); err != nil {
+				return err
+			}
+			if r.ProfileID, err = uuid.Parse(profile); err != nil {
+				return fmt.Errorf("db: row %d: profile_id: %w", r.Seq, err)
+			}
+			n++
+			if err := fn(&r); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	if seq <= 0 {
+		return scan(shipFirstPageSQL, limit)
+	}
+	if err := scan(shipSameTimeSQL, createdAt, seq, limit); err != nil || n == limit {
+		return err
+	}
+	return scan(shipLaterSQL, createdAt, limit-n)
 }
 
 // TelemetryRange calls fn for the telemetry rows whose seq is in

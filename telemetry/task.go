@@ -60,7 +60,7 @@ type Task struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	client  *http.Client
-	enc     pageEncoder
+	pages   [2]pageBuf // see ship
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
