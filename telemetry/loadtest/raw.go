@@ -116,7 +116,8 @@ func FillTelemetry(ctx context.Context, path string, rows []db.Row, n int, at ti
 }
 
 // RawPageDelete reads the telemetry rows of the file at path page by page
-// (oldest first, every column, as the ship path reads them) and deletes
+// (oldest first, the columns a shipped event is made of, as the ship path
+// reads them, into reused buffers) and deletes
 // each page by its seq range in a transaction of its own, until none is
 // left: the storage limit for shipping. It returns the rows handled and
 // the time taken.
@@ -153,8 +154,8 @@ func RawPageDelete(ctx context.Context, path string, pageSize int) (int64, time.
 }
 
 func readPage(ctx context.Context, s *sql.DB, pageSize int) (n int, first, last int64, err error) {
-	rows, err := s.QueryContext(ctx, `SELECT seq, id, name, type, source, profile_id, ip_addr, props,
-  context, tracked_at, created_at, archived_at FROM audit_log
+	rows, err := s.QueryContext(ctx, `SELECT seq, name, type, source, profile_id, props, context,
+  tracked_at, created_at FROM audit_log
   WHERE source = 'telemetry' ORDER BY created_at, seq LIMIT ?`, pageSize)
 	if err != nil {
 		return 0, 0, 0, err
@@ -162,13 +163,11 @@ func readPage(ctx context.Context, s *sql.DB, pageSize int) (n int, first, last 
 	defer rows.Close()
 	var (
 		seq, tracked, created int64
-		archived              sql.NullInt64
-		id, name, typ, source sql.RawBytes
-		profile, ip, p, c     sql.RawBytes
+		name, typ, source     sql.RawBytes
+		profile, p, c         sql.RawBytes
 	)
 	for rows.Next() {
-		if err := rows.Scan(&seq, &id, &name, &typ, &source, &profile, &ip, &p, &c,
-			&tracked, &created, &archived); err != nil {
+		if err := rows.Scan(&seq, &name, &typ, &source, &profile, &p, &c, &tracked, &created); err != nil {
 			return 0, 0, 0, err
 		}
 		if n == 0 {
