@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"tally/db"
@@ -119,6 +120,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	scfg.Version = Version
+	tuneGC(env)
 
 	d, err := db.Open(ctx, c.db)
 	if err != nil {
@@ -228,4 +230,17 @@ func withDB(ctx context.Context, path string, fn func(*db.DB) error) error {
 	}
 	err = fn(d)
 	return errors.Join(err, d.Close())
+}
+
+// serveGCPercent is the GOGC serve runs with unless GOGC is set. Its live
+// heap is a few MiB while ingest allocates a decoded value tree per
+// request, so with Go's default of 100 the collector runs every few MiB of
+// requests; 400 cuts that work by about four (ingest measured 15-25%
+// faster with `tally bench`) for a heap of a few tens of MiB under load.
+const serveGCPercent = 400
+
+func tuneGC(env Env) {
+	if env.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 }
