@@ -3,42 +3,13 @@ package telemetry
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"time"
 )
 
 // maxResponseBody is how much of an answer the client reads.
 const maxResponseBody = 64 << 10
-
-// newClient returns the task's own HTTP client: connect and total
-// timeouts, and no redirects to another host.
-func newClient(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           dialer.DialContext,
-			TLSHandshakeTimeout:   min(timeout, 10*time.Second),
-			ResponseHeaderTimeout: timeout,
-			MaxIdleConns:          4,
-			IdleConnTimeout:       90 * time.Second,
-		},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return errors.New("too many redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				return fmt.Errorf("refusing redirect to another host (%s)", req.URL.Host)
-			}
-			return nil
-		},
-	}
-}
 
 // sendError is a failed POST: its status (0 when there was no answer)
 // and a short reason with a prefix of the answer's body.

@@ -19,6 +19,7 @@ import (
 
 	"tally/db"
 	"tally/telemetry/audit"
+	"tally/telemetry/internal/httpclient"
 	"tally/telemetry/internal/runlock"
 	"tally/telemetry/metrics"
 )
@@ -87,7 +88,7 @@ func New(cfg Config, d *db.DB, log *slog.Logger, m *metrics.Metrics) (*Task, err
 		}
 		cfg.LockPath = d.Path() + ".ship.lock"
 	}
-	return &Task{cfg: cfg, db: d, log: log.With("task", "telemetry"), metrics: m, client: newClient(cfg.Timeout)}, nil
+	return &Task{cfg: cfg, db: d, log: log.With("task", "telemetry"), metrics: m, client: httpclient.New(cfg.Timeout)}, nil
 }
 
 // Result says what one run did.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"tally/db"
@@ -24,7 +23,7 @@ func newArchiver(flags audit.Flags, uri, key string, timeout time.Duration, d *d
 		return nil, errors.New("--archive-uri is required with enable-audit-log-archive")
 	}
 	return &archive.Archiver{DB: d, Flags: flags, URI: uri, Key: key,
-		Client: &http.Client{Timeout: timeout}, Log: log.With("task", "archive"), Metrics: m}, nil
+		Timeout: timeout, Log: log.With("task", "archive"), Metrics: m}, nil
 }
 
 func runArchive(ctx context.Context, env Env, args []string) error {

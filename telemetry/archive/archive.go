@@ -18,6 +18,7 @@ import (
 
 	"tally/db"
 	"tally/telemetry/audit"
+	"tally/telemetry/internal/httpclient"
 	"tally/telemetry/internal/runlock"
 	"tally/telemetry/metrics"
 	"tally/telemetry/transit"
@@ -33,7 +34,8 @@ type Archiver struct {
 	Flags   audit.Flags
 	URI     string
 	Key     string
-	Client  *http.Client
+	Client  *http.Client // nil: a sender client with Timeout (see httpclient.New)
+	Timeout time.Duration
 	Log     *slog.Logger
 	Metrics *metrics.Metrics
 	// LockWait is how long a run waits for another run on the same
@@ -132,7 +134,8 @@ func (a *Archiver) send(ctx context.Context, body []byte) error {
 	req.Header.Set("X-Shared-Key", "tally "+a.Key)
 	c := a.Client
 	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
+		c = httpclient.New(a.Timeout)
+		a.Client = c
 	}
 	resp, err := c.Do(req)
 	if err != nil {

@@ -117,7 +117,7 @@ func failOn(n, code int) func(int) int {
 
 func newArchiver(d *db.DB, url string, flags audit.Flags) *archive.Archiver {
 	return &archive.Archiver{DB: d, Flags: flags, URI: url, Key: "k3y",
-		Client: &http.Client{Timeout: 10 * time.Second}, Log: slog.New(slog.DiscardHandler)}
+		Timeout: 10 * time.Second, Log: slog.New(slog.DiscardHandler)}
 }
 
 var (
