@@ -63,8 +63,13 @@ func (d *DB) MarkArchived(ctx context.Context, seqs []int64) (int64, error) {
 func (d *DB) DeleteArchived(ctx context.Context) (int64, error) {
 	var n int64
 	err := d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			"DELETE FROM audit_log WHERE archived_at IS NOT NULL AND source <> 'telemetry'")
+		// Every archived row is at or below the cursor: a rowid range.
+		cursor, err := intProp(ctx, tx, archiveCursorKey)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit_log
+  WHERE seq <= ? AND archived_at IS NOT NULL AND source <> 'telemetry'`, cursor)
 		if err != nil {
 			return err
 		}

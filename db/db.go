@@ -23,6 +23,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"tally/db/runlock"
 	"tally/migrations"
 )
 
@@ -81,7 +82,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("db: open %s: journal_mode is %q, want wal", path, mode)
 	}
-	if err := migrate(ctx, w); err != nil {
+	// Two processes opening a new file at once (a ship beside a first
+	// serve) must not both create the tables: migrations take a lock.
+	lock, err := runlock.Acquire(ctx, path+".migrate.lock", BusyTimeout)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: migrate: %w", err)
+	}
+	err = migrate(ctx, w)
+	lock.Release()
+	if err != nil {
 		w.Close()
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -375,5 +376,55 @@ func TestOpenMemory(t *testing.T) {
 	defer d2.Close()
 	if n, _ := d2.CountTelemetry(ctx); n != 0 {
 		t.Fatalf("second in-memory database has %d rows, want 0", n)
+	}
+}
+
+// Insert after Close fails with ErrClosed instead of waiting forever.
+func TestInsertAfterClose(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		d, err := Open(context.Background(), filepath.Join(t.TempDir(), "tally.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- d.Insert(context.Background(), []Row{testRow(SourceFrontend, "late", 1)}) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrClosed) {
+				t.Fatalf("Insert after Close = %v, want ErrClosed", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Insert after Close never returned")
+		}
+	}
+}
+
+// Several processes (here: goroutines with their own pools) opening a new
+// file at once all end up with one migrated schema.
+func TestConcurrentOpenOfANewFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := Open(context.Background(), path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			errs <- d.Close()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

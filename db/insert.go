@@ -20,11 +20,11 @@ var ErrClosed = errors.New("db: closed")
 // fails, each request in it is retried alone, so one bad request cannot
 // fail another.
 type inserter struct {
-	d    *DB
-	reqs chan *insertReq
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	d       *DB
+	reqs    chan *insertReq
+	quit    chan struct{}
+	stopped chan struct{} // closed when the loop has exited
+	once    sync.Once
 }
 
 type insertReq struct {
@@ -34,8 +34,7 @@ type insertReq struct {
 }
 
 func newInserter(d *DB) *inserter {
-	in := &inserter{d: d, reqs: make(chan *insertReq, 256), quit: make(chan struct{})}
-	in.wg.Add(1)
+	in := &inserter{d: d, reqs: make(chan *insertReq, 256), quit: make(chan struct{}), stopped: make(chan struct{})}
 	go in.loop()
 	return in
 }
@@ -49,19 +48,30 @@ func (in *inserter) insert(ctx context.Context, rows []Row) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Once queued, the request is always answered: the loop drains the
-	// queue before it exits. Waiting here even when ctx ends keeps the
-	// caller from reporting a failure for rows that did commit.
-	return <-req.done
+	// Once the loop has taken the request it always answers: waiting here
+	// even when ctx ends keeps the caller from reporting a failure for
+	// rows that did commit. A request queued after the loop's last drain
+	// is never taken, and its rows never stored.
+	select {
+	case err := <-req.done:
+		return err
+	case <-in.stopped:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 func (in *inserter) stop() {
 	in.once.Do(func() { close(in.quit) })
-	in.wg.Wait()
+	<-in.stopped
 }
 
 func (in *inserter) loop() {
-	defer in.wg.Done()
+	defer close(in.stopped)
 	var group []*insertReq
 	for {
 		group = group[:0]

@@ -210,6 +210,5 @@ func (s *Server) record(c echo.Context, events []audit.Event) error {
 	if err := s.deps.Recorder.Record(c.Request().Context(), events); err != nil {
 		return err
 	}
-	s.metrics.Accepted(len(events))
 	return c.NoContent(http.StatusNoContent)
 }

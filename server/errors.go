@@ -73,7 +73,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if e.Code == "internal" {
 		e.Hint = "internal error"
 	}
-	s.metrics.Rejected(e.Code)
+	if strings.Contains(c.Path(), "/push-") {
+		s.metrics.Rejected(e.Code) // events refused, not scanners' 404s
+	}
 	status := statusOf(e.Code)
 	if e.Code == "too-many-requests" {
 		c.Response().Header().Set("Retry-After", "1")

@@ -18,9 +18,9 @@ import (
 	"github.com/google/uuid"
 
 	"tally/db"
+	"tally/db/runlock"
 	"tally/telemetry/audit"
 	"tally/telemetry/internal/httpclient"
-	"tally/telemetry/internal/runlock"
 	"tally/telemetry/metrics"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/google/uuid"
 
 	"tally/db"
+	"tally/db/runlock"
 	"tally/telemetry/audit"
 	"tally/telemetry/blob"
-	"tally/telemetry/internal/runlock"
 	"tally/telemetry/value"
 )
 

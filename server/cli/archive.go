@@ -16,10 +16,7 @@ import (
 // newArchiver checks the archive settings and builds the archiver.
 func newArchiver(flags audit.Flags, uri, key string, timeout time.Duration, d *db.DB,
 	log *slog.Logger, m *metrics.Metrics) (*archive.Archiver, error) {
-	if !flags.AuditLogArchive {
-		return nil, errors.New("the audit-log-archive flag is off (--flags enable-audit-log-archive)")
-	}
-	if uri == "" {
+	if flags.AuditLogArchive && uri == "" {
 		return nil, errors.New("--archive-uri is required with enable-audit-log-archive")
 	}
 	return &archive.Archiver{DB: d, Flags: flags, URI: uri, Key: key,
@@ -41,6 +38,9 @@ func runArchive(ctx context.Context, env Env, args []string) error {
 	log, err := newLogger(env.Stderr, c.logLevel, c.logFormat)
 	if err != nil {
 		return err
+	}
+	if !c.flags.AuditLogArchive {
+		return errors.New("the audit-log-archive flag is off (--flags enable-audit-log-archive)")
 	}
 	return withDB(ctx, c.db, func(d *db.DB) error {
 		a, err := newArchiver(c.flags, uri, key, timeout, d, log, nil)

@@ -6,6 +6,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,6 +75,9 @@ func Run(ctx context.Context, env Env, args []string) int {
 		return 2
 	}
 	if err := cmd.run(ctx, env, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // the flag package printed the command's flags
+		}
 		if errors.Is(err, errUsage) {
 			return 2
 		}

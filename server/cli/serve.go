@@ -115,6 +115,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if interval <= 0 {
 		return errors.New("--ship-interval must be positive")
 	}
+	if archiveInterval <= 0 {
+		return errors.New("--archive-interval must be positive")
+	}
 	log, err := newLogger(env.Stderr, c.logLevel, c.logFormat)
 	if err != nil {
 		return err
@@ -131,8 +134,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			log.Error("closing the database", "err", err)
 		}
 	}()
+	// The instance id is made on first start and kept.
+	if _, err := d.InstanceID(ctx); err != nil {
+		return err
+	}
 	m := metrics.New(d)
-	logger := &audit.Logger{Store: d, Flags: c.flags, OnStored: m.Stored}
+	logger := &audit.Logger{Store: d, Flags: c.flags, OnStored: m.Stored, OnAccepted: m.Accepted}
 	srv, err := server.New(scfg, server.Deps{
 		Recorder: logger, Flags: c.flags, Ready: d, Tokens: d,
 		Collect: &collect.Handler{DB: d, Log: log.With("component", "collect")},
@@ -151,10 +158,17 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	var arch *archive.Archiver
-	if c.flags.AuditLogArchive {
-		// Checked before anything is stored or served.
+	if c.flags.AuditLogArchive || c.flags.AuditLogGC {
+		// Checked before anything is stored or served. With only
+		// audit-log-gc on, the periodic run deletes rows archived before.
 		if arch, err = newArchiver(c.flags, archiveURI, archiveKey, t.timeout, d, log, m); err != nil {
 			return err
+		}
+	}
+	var mln net.Listener
+	if metricsAddr != "" {
+		if mln, err = net.Listen("tcp", metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", metricsAddr, err)
 		}
 	}
 
@@ -167,14 +181,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve() }()
 	var msrv *http.Server
-	if metricsAddr != "" {
-		ln, err := net.Listen("tcp", metricsAddr)
-		if err != nil {
-			return fmt.Errorf("--metrics-addr %s: %w", metricsAddr, err)
-		}
+	if mln != nil {
 		msrv = &http.Server{Handler: srv.OpsHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
-			if err := msrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"tally/db"
+	"tally/db/runlock"
 	"tally/telemetry/audit"
 	"tally/telemetry/internal/httpclient"
-	"tally/telemetry/internal/runlock"
 	"tally/telemetry/metrics"
 	"tally/telemetry/transit"
 	"tally/telemetry/value"

@@ -17,9 +17,9 @@ import (
 	"github.com/google/uuid"
 
 	"tally/db"
+	"tally/db/runlock"
 	"tally/telemetry/archive"
 	"tally/telemetry/audit"
-	"tally/telemetry/internal/runlock"
 	"tally/telemetry/transit"
 	"tally/telemetry/value"
 )

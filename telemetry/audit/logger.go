@@ -27,6 +27,9 @@ type Logger struct {
 	// OnStored, when set, is told how many rows of each source a Record
 	// call stored (metrics hook).
 	OnStored func(source string, n int)
+	// OnAccepted, when set, is told how many events a Record call
+	// accepted, whatever the flags made of them (metrics hook).
+	OnAccepted func(n int)
 }
 
 // Record stores events, already validated, as rows per the flags: full
@@ -42,6 +45,9 @@ func (l *Logger) Record(ctx context.Context, events []Event) error {
 		n += len(events)
 	}
 	if n == 0 {
+		if l.OnAccepted != nil {
+			l.OnAccepted(len(events))
+		}
 		return nil
 	}
 	rows := make([]db.Row, 0, n)
@@ -65,6 +71,9 @@ func (l *Logger) Record(ctx context.Context, events []Event) error {
 	}
 	if err := l.Store.Insert(ctx, rows); err != nil {
 		return err
+	}
+	if l.OnAccepted != nil {
+		l.OnAccepted(len(events))
 	}
 	if l.OnStored != nil {
 		if l.Flags.AuditLog {

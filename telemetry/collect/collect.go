@@ -139,7 +139,8 @@ func (h *Handler) Store(ctx context.Context, data []byte, batchID string) (dup b
 			return false, err
 		}
 		if batchID == "" {
-			sum := sha256.Sum256([]byte(*b.Events))
+			// Identical pages from two instances are two pages.
+			sum := sha256.Sum256([]byte(b.InstanceID + "\n" + *b.Events))
 			batchID = "sha256:" + hex.EncodeToString(sum[:])
 		}
 		for i := range events {

@@ -1,5 +1,6 @@
-// Package runlock is the cross-process lock that keeps one telemetry run
-// (or one archive run) at a time on a database file: an exclusive flock
+// Package runlock is the cross-process lock that keeps one telemetry run,
+// one archive run or one migration at a time on a database file: an
+// exclusive flock
 // on a lock file beside it, which the kernel drops when the process dies,
 // so a crashed run never blocks the next one.
 package runlock
