@@ -153,3 +153,29 @@ func (d *DB) CollectStats(ctx context.Context) (batches, events, duplicates int6
   FROM collect_batch`).Scan(&batches, &events, &duplicates)
 	return
 }
+
+// PruneReceived deletes the oldest received pages (with their events)
+// until at most keep events remain; it returns the pages deleted. A
+// pruned page's batch id is forgotten with it.
+func (d *DB) PruneReceived(ctx context.Context, keep int64) (int64, error) {
+	var n int64
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		var boundary int64
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM (
+  SELECT seq, sum(event_count) OVER (ORDER BY seq DESC) AS kept FROM collect_batch)
+  WHERE kept > ? ORDER BY seq DESC LIMIT 1`, keep).Scan(&boundary)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM collect_batch WHERE seq <= ?", boundary)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
 )
@@ -124,6 +125,19 @@ func TestParseIPForms(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("parseIP(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	h := loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	for peer, want := range map[string]int{"127.0.0.1:4000": 204, "[::1]:4000": 204, "192.0.2.1:4000": 403, "[2001:db8::1]:1": 403} {
+		r := httptest.NewRequest(http.MethodPost, "/collect/", nil)
+		r.RemoteAddr = peer
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("peer %s: status %d, want %d", peer, w.Code, want)
 		}
 	}
 }

@@ -25,8 +25,22 @@ func (s *Server) routes() {
 		e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 	}
 	if s.deps.Collect != nil {
-		h := http.StripPrefix("/collect", s.deps.Collect)
+		// The embedded collector is the local end of the offline
+		// pipeline: it answers loopback peers only, whatever the auth
+		// mode and listen address.
+		h := loopbackOnly(http.StripPrefix("/collect", s.deps.Collect))
 		e.Any("/collect", echo.WrapHandler(h))
 		e.Any("/collect/*", echo.WrapHandler(h))
 	}
+}
+
+// loopbackOnly refuses requests whose TCP peer is not a loopback address.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !peerAddr(r).IsLoopback() {
+			http.Error(w, "forbidden: the embedded collector answers loopback peers only", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -142,7 +142,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	logger := &audit.Logger{Store: d, Flags: c.flags, OnStored: m.Stored, OnAccepted: m.Accepted}
 	srv, err := server.New(scfg, server.Deps{
 		Recorder: logger, Flags: c.flags, Ready: d, Tokens: d,
-		Collect: &collect.Handler{DB: d, Log: log.With("component", "collect")},
+		Collect: &collect.Handler{DB: d, Log: log.With("component", "collect"), Keep: embeddedCollectorKeep},
 		Logger:  log, Metrics: m,
 	})
 	if err != nil {
@@ -218,6 +218,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	log.Info("stopped")
 	return err
 }
+
+// embeddedCollectorKeep bounds the events serve's own collector keeps.
+const embeddedCollectorKeep = 1_000_000
 
 // instanceStart is the trigger event stored at every start.
 func instanceStart(flags audit.Flags, publicURI string) audit.Event {

@@ -46,6 +46,11 @@ type Handler struct {
 	DB      *db.DB
 	Log     *slog.Logger
 	MaxBody int64 // 0: DefaultMaxBody
+	// Keep, when positive, bounds the received events kept: after each
+	// stored page the oldest pages are deleted until at most Keep events
+	// remain. serve's embedded collector sets it so that the default
+	// offline pipeline does not grow without end.
+	Keep int64
 }
 
 // body is a telemetry request body: either kind.
@@ -146,8 +151,16 @@ func (h *Handler) Store(ctx context.Context, data []byte, batchID string) (dup b
 		for i := range events {
 			events[i].BatchID, events[i].InstanceID = batchID, b.InstanceID
 		}
-		return h.DB.StoreBatch(ctx, db.ReceivedBatch{BatchID: batchID, InstanceID: b.InstanceID,
+		dup, err := h.DB.StoreBatch(ctx, db.ReceivedBatch{BatchID: batchID, InstanceID: b.InstanceID,
 			Version: b.Version, EventCount: len(events)}, events)
+		if err == nil && !dup && h.Keep > 0 {
+			if n, perr := h.DB.PruneReceived(ctx, h.Keep); perr != nil {
+				h.log().Error("pruning received pages", "err", perr)
+			} else if n > 0 {
+				h.log().Info("pruned the oldest received pages", "pages", n, "keep_events", h.Keep)
+			}
+		}
+		return dup, err
 	case "telemetry-legacy-report":
 		var stats map[string]any
 		if err := json.Unmarshal(b.Stats, &stats); err != nil || stats == nil {

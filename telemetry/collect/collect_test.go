@@ -465,3 +465,35 @@ func FuzzStore(f *testing.F) {
 		}
 	})
 }
+
+// With Keep set, the oldest pages go once more than Keep events are kept.
+func TestCollectKeepPrunesOldestPages(t *testing.T) {
+	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "collect.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	srv := httptest.NewServer(&collect.Handler{DB: d, Keep: 5, Log: slog.New(slog.DiscardHandler)})
+	defer srv.Close()
+	c := &collector{Server: srv, DB: d}
+	for i, n := range []int{2, 2, 2, 3} {
+		var evs []value.Value
+		for j := 0; j < n; j++ {
+			evs = append(evs, event(fmt.Sprintf("p%d-%d", i, j)))
+		}
+		if code, body := c.post(t, eventsBody(t, evs...), fmt.Sprintf("batch-%d", i)); code != 204 {
+			t.Fatalf("page %d: %d %s", i, code, body)
+		}
+	}
+	// 9 events in 4 pages; keeping at most 5 leaves the last two pages.
+	if got, want := c.stats(t), "2 pages, 5 events, 0 duplicates"; got != want {
+		t.Fatalf("stats = %s, want %s", got, want)
+	}
+	var names []string
+	for _, e := range c.received(t) {
+		names = append(names, e.Name)
+	}
+	if got, want := strings.Join(names, ","), "p2-0,p2-1,p3-0,p3-1,p3-2"; got != want {
+		t.Fatalf("kept %s, want %s", got, want)
+	}
+}
