@@ -21,8 +21,12 @@ const (
   WHERE source = 'telemetry' ORDER BY created_at, seq LIMIT ?`
 	rangeTelemetrySQL = `SELECT ` + rowColumns + ` FROM audit_log
   WHERE source = 'telemetry' AND seq BETWEEN ? AND ? ORDER BY created_at, seq`
+	// The newest row the cap GC deletes: the one just older than the
+	// newest `limit` rows, found by walking the index backwards from the
+	// newest end (no count of the whole buffer needed); none when at most
+	// `limit` rows exist.
 	gcBoundarySQL = `SELECT created_at, seq FROM audit_log
-  WHERE source = 'telemetry' ORDER BY created_at, seq LIMIT 1 OFFSET ?`
+  WHERE source = 'telemetry' ORDER BY created_at DESC, seq DESC LIMIT 1 OFFSET ?`
 	gcDeleteSQL = `DELETE FROM audit_log
   WHERE source = 'telemetry' AND (created_at, seq) <= (?, ?)`
 	gcAgeSQL     = `DELETE FROM audit_log WHERE source = 'telemetry' AND created_at < ?`
@@ -146,15 +150,12 @@ func (d *DB) GCTelemetry(ctx context.Context, limit int64, maxAge time.Duration)
 			}
 			res.ByAge, _ = r.RowsAffected()
 		}
-		var n int64
-		if err := tx.QueryRowContext(ctx, countTelemetrySQL).Scan(&n); err != nil {
+		var createdAt, seq int64
+		err := tx.QueryRowContext(ctx, gcBoundarySQL, limit).Scan(&createdAt, &seq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if n > limit {
-			var createdAt, seq int64
-			if err := tx.QueryRowContext(ctx, gcBoundarySQL, n-limit-1).Scan(&createdAt, &seq); err != nil {
-				return err
-			}
+		if err == nil {
 			r, err := tx.ExecContext(ctx, gcDeleteSQL, createdAt, seq)
 			if err != nil {
 				return err
