@@ -238,5 +238,11 @@ func CopyFile(dst, src string) error {
 		out.Close()
 		return err
 	}
+	// On disk before anything is timed: no write-back of the copy beside
+	// the measurement.
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
 	return out.Close()
 }
