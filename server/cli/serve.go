@@ -189,8 +189,12 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			}
 		}()
 	}
-	log.Info("tally serving", "addr", srv.Addr(), "db", c.db, "flags", c.flags.Enabled(),
-		"auth", scfg.Auth, "telemetry_uri", t.uri, "version", Version)
+	attrs := []any{"addr", srv.Addr(), "db", c.db, "flags", c.flags.Enabled(),
+		"auth", scfg.Auth, "telemetry_uri", t.uri, "version", Version}
+	if mln != nil {
+		attrs = append(attrs, "metrics_addr", mln.Addr().String())
+	}
+	log.Info("tally serving", attrs...)
 
 	task.Start(ctx)
 	if arch != nil {
@@ -212,7 +216,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		log.Error("http shutdown", "err", serr)
 	}
 	if msrv != nil {
-		msrv.Shutdown(shutCtx)
+		mctx, cancel := context.WithTimeout(shutCtx, scfg.ShutdownTimeout)
+		msrv.Shutdown(mctx)
+		cancel()
 	}
 	task.Stop()
 	log.Info("stopped")
