@@ -596,50 +596,66 @@ func (b *bench) rawPages(ctx context.Context, r *benchResult) error {
 	return nil
 }
 
-// gc fills a database with gcRows telemetry rows, copies it, and times
-// tally's GC on one copy and the raw DELETE on the other.
+// gc fills a database with gcRows telemetry rows and times tally's GC and
+// the raw DELETE, each on a fresh copy of it, twice in alternating order
+// (tally, raw, raw, tally), keeping each one's best time: a single
+// deletion of a million rows is at the mercy of other I/O and load.
 func (b *bench) gc(ctx context.Context, r *benchResult) error {
-	path := filepath.Join(b.dir, "gc.db")
-	rawPath := filepath.Join(b.dir, "raw-gc.db")
-	defer removeDB(path)
-	defer removeDB(rawPath)
-	if err := loadtest.CreateDB(ctx, path); err != nil {
+	src := filepath.Join(b.dir, "gc.db")
+	work := filepath.Join(b.dir, "gc-work.db")
+	defer removeDB(src)
+	defer removeDB(work)
+	if err := loadtest.CreateDB(ctx, src); err != nil {
 		return err
 	}
-	if err := loadtest.FillTelemetry(ctx, path, b.rows, b.cfg.gcRows, b.now); err != nil {
-		return err
-	}
-	if err := loadtest.CopyFile(rawPath, path); err != nil {
-		return err
-	}
-	d, err := db.Open(ctx, path)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	res, err := d.GCTelemetry(ctx, int64(b.cfg.gcCap), 0)
-	elapsed := time.Since(start)
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := loadtest.FillTelemetry(ctx, src, b.rows, b.cfg.gcRows, b.now); err != nil {
 		return err
 	}
 	want := int64(b.cfg.gcRows - b.cfg.gcCap)
-	if res.Total() != want {
-		return fmt.Errorf("the GC deleted %d rows, want %d", res.Total(), want)
+	tallyGC := func() (time.Duration, error) {
+		d, err := db.Open(ctx, work)
+		if err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		res, err := d.GCTelemetry(ctx, int64(b.cfg.gcCap), 0)
+		elapsed := time.Since(start)
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && res.Total() != want {
+			err = fmt.Errorf("the GC deleted %d rows, want %d", res.Total(), want)
+		}
+		return elapsed, err
 	}
-	r.gcDeleted = res.Total()
-	r.gcSeconds = elapsed.Seconds()
-	n, rd, err := loadtest.RawGC(ctx, rawPath, int64(b.cfg.gcCap))
-	if err != nil {
-		return err
+	rawGC := func() (time.Duration, error) {
+		n, d, err := loadtest.RawGC(ctx, work, int64(b.cfg.gcCap))
+		if err == nil && n != want {
+			err = fmt.Errorf("the raw GC deleted %d rows, want %d", n, want)
+		}
+		return d, err
 	}
-	if n != want {
-		return fmt.Errorf("the raw GC deleted %d rows, want %d", n, want)
+	var best [2]time.Duration
+	for _, which := range []int{0, 1, 1, 0} {
+		if err := loadtest.CopyFile(work, src); err != nil {
+			return err
+		}
+		run := tallyGC
+		if which == 1 {
+			run = rawGC
+		}
+		d, err := run()
+		if err != nil {
+			return err
+		}
+		removeDB(work)
+		if best[which] == 0 || d < best[which] {
+			best[which] = d
+		}
+		b.log.Info("gc measured", "raw", which == 1, "seconds", d.Seconds())
 	}
-	r.rawGCDeleted = n
-	r.rawGCSeconds = rd.Seconds()
+	r.gcDeleted, r.rawGCDeleted = want, want
+	r.gcSeconds, r.rawGCSeconds = best[0].Seconds(), best[1].Seconds()
 	return nil
 }
 
