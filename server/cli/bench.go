@@ -57,6 +57,9 @@ func (c *benchConfig) defaults(quick bool) {
 	}
 	def(&c.events, 200000, 2000)
 	def(&c.clients, 8, 4)
+	if c.shipRows <= 0 && !quick {
+		c.shipRows = min(100000, c.events)
+	}
 	def(&c.shipRows, 100000, 1000)
 	def(&c.batchSize, 10000, 300)
 	def(&c.gcRows, 1000000, 5000)
@@ -76,7 +79,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	s := newSet(env, "bench")
 	s.Int(&c.events, "events", 0, "events pushed through a child tally serve (default 200000; --quick 2000)")
 	s.Int(&c.clients, "clients", 0, "concurrent clients pushing bodies of 100 events (default 8; --quick 4)")
-	s.Int(&c.shipRows, "ship-rows", 0, "buffered rows a child tally ship sends (default 100000; --quick 1000)")
+	s.Int(&c.shipRows, "ship-rows", 0, "buffered rows a child tally ship sends (default 100000 or --events when fewer; --quick 1000)")
 	s.Int(&c.batchSize, "batch-size", 0, "rows per shipped page (default 10000; --quick 300)")
 	s.Int(&c.gcRows, "gc-rows", 0, "telemetry rows before the GC (default 1000000; --quick 5000)")
 	s.Int(&c.gcCap, "gc-cap", 0, "telemetry rows the GC keeps (default 100000; --quick 1000)")
@@ -101,7 +104,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	default:
 		return fmt.Errorf("--jvm %q: want auto, on or off", c.jvm)
 	}
-	b := &bench{cfg: c, log: slog.New(slog.NewTextHandler(env.Stderr, nil)).With("bench", true)}
+	b := &bench{cfg: c, log: slog.New(slog.NewTextHandler(env.Stderr, nil))}
 	res, err := b.run(ctx)
 	if err != nil {
 		return err
@@ -121,16 +124,13 @@ type bench struct {
 
 // benchResult holds the figures, in the order they are printed.
 type benchResult struct {
-	ingestPerS, rawInsertPerS             float64
-	shipPerS, rawPagePerS, collectPerS    float64
-	gcSeconds, rawGCSeconds               float64
-	encodeMs, jvmEncodeMs                 float64 // jvmEncodeMs 0: not measured
-	startupMs, idleRSSMB, peakRSSMB       float64
-	ingestRatio, shipRatio, gcRatio       float64
-	shipBodies                            int
-	jvmSkipped                            string
-	collectEvents, shipped, ingestStored  int64
-	gcDeleted, rawGCDeleted, rawPageTotal int64
+	ingestPerS, rawInsertPerS          float64
+	shipPerS, rawPagePerS, collectPerS float64
+	gcSeconds, rawGCSeconds            float64
+	encodeMs, jvmEncodeMs              float64 // jvmEncodeMs 0: not measured
+	startupMs, idleRSSMB, peakRSSMB    float64
+	ingestRatio, shipRatio, gcRatio    float64
+	shipped                            int64 // rows the child tally ship sent
 }
 
 func (r *benchResult) print(w io.Writer) {
@@ -409,7 +409,6 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 	if want := int64(b.cfg.events) + 1; n != want {
 		return fmt.Errorf("%d telemetry rows stored, want %d", n, want)
 	}
-	r.ingestStored = n
 	return nil
 }
 
@@ -573,7 +572,6 @@ func (b *bench) collect(ctx context.Context, r *benchResult, pages []receivedPag
 	if events != r.shipped {
 		return fmt.Errorf("collector stored %d events, want %d", events, r.shipped)
 	}
-	r.collectEvents = events
 	r.collectPerS = float64(events) / elapsed.Seconds()
 	return nil
 }
@@ -590,7 +588,6 @@ func (b *bench) rawPages(ctx context.Context, r *benchResult) error {
 	if n != r.shipped {
 		return fmt.Errorf("raw page delete handled %d rows, tally ship %d", n, r.shipped)
 	}
-	r.rawPageTotal = n
 	r.rawPagePerS = float64(n) / d.Seconds()
 	removeDB(filepath.Join(b.dir, "serve.db"))
 	return nil
@@ -654,7 +651,6 @@ func (b *bench) gc(ctx context.Context, r *benchResult) error {
 		}
 		b.log.Info("gc measured", "raw", which == 1, "seconds", d.Seconds())
 	}
-	r.gcDeleted, r.rawGCDeleted = want, want
 	r.gcSeconds, r.rawGCSeconds = best[0].Seconds(), best[1].Seconds()
 	return nil
 }
@@ -698,7 +694,6 @@ func (b *bench) jvmEncodePage(ctx context.Context, r *benchResult) error {
 		if b.cfg.jvm == "on" {
 			return errors.New(why)
 		}
-		r.jvmSkipped = why
 		b.log.Info("JVM reference not measured", "why", why)
 		return nil
 	}
