@@ -385,6 +385,9 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 	}
 	r.ingestPerS = float64(b.cfg.events) / elapsed.Seconds()
 	b.log.Info("ingest done", "events", b.cfg.events, "seconds", elapsed.Seconds(), "events_per_s", r.ingestPerS)
+	if mem, err := loadtest.ReadMemory(cmd.Process.Pid); err == nil {
+		b.log.Info("serve memory after ingest", "rss_mb", loadtest.MiB(mem.RSS), "peak_rss_mb", loadtest.MiB(mem.Peak))
+	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
