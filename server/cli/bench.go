@@ -40,6 +40,7 @@ type benchConfig struct {
 	gcRows    int // telemetry rows before the GC
 	gcCap     int // ... and after
 	encRuns   int // warm runs of the page encoder
+	rounds    int // measurements of each figure and its yardstick
 	jvm       string
 	harness   string
 	dir       string
@@ -65,6 +66,7 @@ func (c *benchConfig) defaults(quick bool) {
 	def(&c.gcRows, 1000000, 5000)
 	def(&c.gcCap, 100000, 1000)
 	def(&c.encRuns, 30, 3)
+	def(&c.rounds, 2, 1)
 	if c.jvm == "" {
 		c.jvm = "auto"
 		if quick {
@@ -84,6 +86,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	s.Int(&c.gcRows, "gc-rows", 0, "telemetry rows before the GC (default 1000000; --quick 5000)")
 	s.Int(&c.gcCap, "gc-cap", 0, "telemetry rows the GC keeps (default 100000; --quick 1000)")
 	s.Int(&c.encRuns, "encode-runs", 0, "timed warm runs of the 10,000-event page encoder (default 30; --quick 3)")
+	s.Int(&c.rounds, "rounds", 0, "times each figure and its yardstick are measured, alternately; the best of each is kept (default 2; --quick 1)")
 	s.String(&c.jvm, "jvm", "", "measure the JVM reference encoder too: auto (when java and the harness are there), on, off (default auto; --quick off)")
 	s.String(&c.harness, "jvm-harness", "testdata/interop/jvm/run.sh", "the JVM reference harness")
 	s.String(&c.dir, "dir", "", "where the temporary databases go (default: a new temp dir)")
@@ -189,10 +192,8 @@ func (b *bench) run(ctx context.Context) (*benchResult, error) {
 		name string
 		fn   func(context.Context, *benchResult) error
 	}{
-		{"serve and ingest", b.ingest},
-		{"raw insert", b.rawInsert},
+		{"ingest", b.ingest},
 		{"ship", b.ship},
-		{"raw page read and delete", b.rawPages},
 		{"gc", b.gc},
 		{"encode page", b.encodePage},
 		{"jvm encode page", b.jvmEncodePage},
@@ -270,17 +271,75 @@ func (t *tailBuffer) String() string {
 
 const benchFlags = "enable-telemetry disable-audit-log"
 
-// ingest starts a child `tally serve` (timing exec to /readyz and reading
-// its idle memory), pushes the events from concurrent clients, stops it
-// with SIGTERM and checks that every event was stored.
+// alternate measures tally and its yardstick rounds times each, in the
+// order tally, raw, raw, tally, tally, raw, … (so neither always goes
+// first, nor always runs on a warmer or busier machine), and returns the
+// best (shortest) time of each.
+func (b *bench) alternate(figure string, tally, raw func(round int) (time.Duration, error)) (best [2]time.Duration, err error) {
+	for i := range 2 * b.cfg.rounds {
+		round, which := i/2, i%2
+		if round%2 == 1 {
+			which = 1 - which
+		}
+		run := tally
+		if which == 1 {
+			run = raw
+		}
+		d, err := run(round)
+		if err != nil {
+			return best, err
+		}
+		b.log.Info("measured", "figure", figure, "raw", which == 1, "round", round, "seconds", d.Seconds(), "load", loadAvg())
+		if best[which] == 0 || d < best[which] {
+			best[which] = d
+		}
+	}
+	return best, nil
+}
+
+// ingest times tally's ingest (ingestRound) against its yardstick: the
+// same number of rows inserted with one prepared statement in one
+// transaction into a fresh file.
 func (b *bench) ingest(ctx context.Context, r *benchResult) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	best, err := b.alternate("ingest", func(round int) (time.Duration, error) {
+		return b.ingestRound(ctx, round, r)
+	}, func(int) (time.Duration, error) {
+		path := filepath.Join(b.dir, "raw-insert.db")
+		defer removeDB(path)
+		if err := loadtest.CreateDB(ctx, path); err != nil {
+			return 0, err
+		}
+		return loadtest.RawInsert(ctx, path, b.rows, b.cfg.events)
+	})
 	if err != nil {
 		return err
 	}
+	r.ingestPerS = float64(b.cfg.events) / best[0].Seconds()
+	r.rawInsertPerS = float64(b.cfg.events) / best[1].Seconds()
+	return nil
+}
+
+// serveDB is the database of the first ingest round, which the ship
+// figure starts from.
+func (b *bench) serveDB(round int) string {
+	return filepath.Join(b.dir, fmt.Sprintf("serve-%d.db", round))
+}
+
+// ingestRound starts a child `tally serve` on a fresh database (timing
+// exec to /readyz and reading its idle memory), pushes the events from
+// concurrent clients, stops it with SIGTERM, checks that every event was
+// stored, and returns the time the pushes took.
+func (b *bench) ingestRound(ctx context.Context, round int, r *benchResult) (time.Duration, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	addr := ln.Addr().String()
 	ln.Close()
-	dbPath := filepath.Join(b.dir, "serve.db")
+	dbPath := b.serveDB(round)
+	if round > 0 {
+		defer removeDB(dbPath)
+	}
 	cmd := exec.Command(b.exe, "serve", "--addr", addr, "--db", dbPath, "--flags", benchFlags,
 		"--rate", "0", "--ship-interval", "10000h", "--log-level", "warn")
 	cmd.Env = childEnv()
@@ -293,13 +352,13 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 	bodies := make([][]byte, min(nreq, 50))
 	for i := range bodies {
 		if bodies[i], err = loadtest.Body(i*loadtest.EventsPerBody, loadtest.EventsPerBody, b.now); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	var last []byte
 	if rem := b.cfg.events % loadtest.EventsPerBody; rem != 0 {
 		if last, err = loadtest.Body(0, rem, b.now); err != nil {
-			return err
+			return 0, err
 		}
 	}
 
@@ -309,7 +368,7 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return err
+		return 0, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -333,22 +392,27 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 		select {
 		case err := <-exited:
 			stopped = true
-			return fmt.Errorf("tally serve exited at start-up: %v\n%s", err, logs)
+			return 0, fmt.Errorf("tally serve exited at start-up: %v\n%s", err, logs)
 		default:
 		}
 		if time.Since(start) > 30*time.Second {
-			return fmt.Errorf("tally serve was not ready after 30s\n%s", logs)
+			return 0, fmt.Errorf("tally serve was not ready after 30s\n%s", logs)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	r.startupMs = float64(time.Since(start).Microseconds()) / 1000
+	startup := float64(time.Since(start).Microseconds()) / 1000
 	time.Sleep(time.Second)
 	mem, err := loadtest.ReadMemory(cmd.Process.Pid)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	r.idleRSSMB = loadtest.MiB(mem.RSS)
-	b.log.Info("serve ready", "startup_ms", r.startupMs, "idle_rss_mb", r.idleRSSMB)
+	idle := loadtest.MiB(mem.RSS)
+	// The fastest start-up, the largest idle memory.
+	if r.startupMs == 0 || startup < r.startupMs {
+		r.startupMs = startup
+	}
+	r.idleRSSMB = max(r.idleRSSMB, idle)
+	b.log.Info("serve ready", "startup_ms", startup, "idle_rss_mb", idle)
 
 	url := "http://" + addr + "/api/main/methods/push-audit-events"
 	var next atomic.Int64
@@ -381,10 +445,8 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 	wg.Wait()
 	elapsed := time.Since(start)
 	if firstErr != nil {
-		return fmt.Errorf("push: %w\n%s", firstErr, logs)
+		return 0, fmt.Errorf("push: %w\n%s", firstErr, logs)
 	}
-	r.ingestPerS = float64(b.cfg.events) / elapsed.Seconds()
-	b.log.Info("ingest done", "events", b.cfg.events, "seconds", elapsed.Seconds(), "events_per_s", r.ingestPerS)
 	if mem, err := loadtest.ReadMemory(cmd.Process.Pid); err == nil {
 		b.log.Info("serve memory after ingest", "rss_mb", loadtest.MiB(mem.RSS), "peak_rss_mb", loadtest.MiB(mem.Peak))
 	}
@@ -394,25 +456,25 @@ func (b *bench) ingest(ctx context.Context, r *benchResult) error {
 	case err = <-exited:
 		stopped = true
 	case <-time.After(60 * time.Second):
-		return fmt.Errorf("tally serve did not stop within 60s of SIGTERM\n%s", logs)
+		return 0, fmt.Errorf("tally serve did not stop within 60s of SIGTERM\n%s", logs)
 	}
 	if err != nil {
-		return fmt.Errorf("tally serve exited with %v\n%s", err, logs)
+		return 0, fmt.Errorf("tally serve exited with %v\n%s", err, logs)
 	}
 	d, err := db.Open(ctx, dbPath)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer d.Close()
 	n, err := d.CountTelemetry(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// Every pushed event, and the instance-start event of the start-up.
 	if want := int64(b.cfg.events) + 1; n != want {
-		return fmt.Errorf("%d telemetry rows stored, want %d", n, want)
+		return 0, fmt.Errorf("%d telemetry rows stored, want %d", n, want)
 	}
-	return nil
+	return elapsed, nil
 }
 
 func pushBody(ctx context.Context, c *http.Client, url string, body []byte) error {
@@ -433,35 +495,22 @@ func pushBody(ctx context.Context, c *http.Client, url string, body []byte) erro
 	return nil
 }
 
-// rawInsert is ingest's yardstick: the same number of rows inserted with
-// one prepared statement in one transaction.
-func (b *bench) rawInsert(ctx context.Context, r *benchResult) error {
-	path := filepath.Join(b.dir, "raw-insert.db")
-	if err := loadtest.CreateDB(ctx, path); err != nil {
-		return err
-	}
-	defer removeDB(path)
-	d, err := loadtest.RawInsert(ctx, path, b.rows, b.cfg.events)
-	if err != nil {
-		return err
-	}
-	r.rawInsertPerS = float64(b.cfg.events) / d.Seconds()
-	return nil
-}
-
 func removeDB(path string) {
 	for _, suffix := range []string{"", "-wal", "-shm", ".ship.lock"} {
 		os.Remove(path + suffix)
 	}
 }
 
-// ship brings the serve database's buffer down to shipRows, copies it
-// for the yardstick, and runs a child `tally ship` against an in-process
-// receiver that reads each body, keeps it for the collector figure and
-// answers 204.
+// ship brings the first ingest round's buffer down to shipRows and, on a
+// fresh copy of it each time, times a child `tally ship` against an
+// in-process receiver (it reads each body, keeps it for the collector
+// figure and answers 204) and its yardstick: the same rows read page by
+// page and deleted, with no encoding and no HTTP. The first tally round's
+// pages then feed the collector figure.
 func (b *bench) ship(ctx context.Context, r *benchResult) error {
-	dbPath := filepath.Join(b.dir, "serve.db")
-	d, err := db.Open(ctx, dbPath)
+	src := b.serveDB(0)
+	defer removeDB(src)
+	d, err := db.Open(ctx, src)
 	if err != nil {
 		return err
 	}
@@ -472,20 +521,54 @@ func (b *bench) ship(ctx context.Context, r *benchResult) error {
 	if err := d.Close(); err != nil {
 		return err
 	}
-	if err := loadtest.CopyFile(filepath.Join(b.dir, "raw-ship.db"), dbPath); err != nil {
+	work := filepath.Join(b.dir, "ship-work.db")
+	defer removeDB(work)
+
+	var pages []receivedPage
+	best, err := b.alternate("ship", func(round int) (time.Duration, error) {
+		defer removeDB(work)
+		if err := loadtest.CopyFile(work, src); err != nil {
+			return 0, err
+		}
+		d, p, err := b.shipRound(ctx, work, r)
+		if round == 0 {
+			pages = p
+		}
+		return d, err
+	}, func(int) (time.Duration, error) {
+		defer removeDB(work)
+		if err := loadtest.CopyFile(work, src); err != nil {
+			return 0, err
+		}
+		n, d, err := loadtest.RawPageDelete(ctx, work, b.cfg.batchSize)
+		if err == nil && n != int64(b.cfg.shipRows) {
+			err = fmt.Errorf("raw page delete handled %d rows, want %d", n, b.cfg.shipRows)
+		}
+		return d, err
+	})
+	if err != nil {
 		return err
 	}
+	r.shipped = int64(b.cfg.shipRows)
+	r.shipPerS = float64(b.cfg.shipRows) / best[0].Seconds()
+	r.rawPagePerS = float64(b.cfg.shipRows) / best[1].Seconds()
+	return b.collect(ctx, r, pages)
+}
 
+// shipRound runs one child `tally ship` on the database at path and
+// returns its wall time (exec to exit) and the pages it sent; its peak
+// resident memory goes to r.peakRSSMB (the largest of the rounds).
+func (b *bench) shipRound(ctx context.Context, path string, r *benchResult) (time.Duration, []receivedPage, error) {
 	rec := &receiver{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	srv := &http.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	cmd := exec.CommandContext(ctx, b.exe, "ship", "--db", dbPath, "--flags", benchFlags,
+	cmd := exec.CommandContext(ctx, b.exe, "ship", "--db", path, "--flags", benchFlags,
 		"--telemetry-uri", "http://"+ln.Addr().String()+"/", "--batch-size", strconv.Itoa(b.cfg.batchSize),
 		"--gc-cap", strconv.Itoa(b.cfg.shipRows), "--log-level", "warn")
 	cmd.Env = childEnv()
@@ -496,23 +579,22 @@ func (b *bench) ship(ctx context.Context, r *benchResult) error {
 	err = cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
-		return fmt.Errorf("tally ship: %v\n%s%s", err, out.String(), logs)
+		return 0, nil, fmt.Errorf("tally ship: %v\n%s%s", err, out.String(), logs)
 	}
+	var peak float64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.peakRSSMB = loadtest.MiB(ru.Maxrss << 10) // Linux: kilobytes
+		peak = loadtest.MiB(ru.Maxrss << 10) // Linux: kilobytes
+		r.peakRSSMB = max(r.peakRSSMB, peak)
 	}
 	shipped, err := shipOutput(out.String(), "rows_shipped")
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if shipped != int64(b.cfg.shipRows) {
-		return fmt.Errorf("tally ship shipped %d rows, want %d\n%s", shipped, b.cfg.shipRows, out.String())
+		return 0, nil, fmt.Errorf("tally ship shipped %d rows, want %d\n%s", shipped, b.cfg.shipRows, out.String())
 	}
-	r.shipped = shipped
-	r.shipPerS = float64(shipped) / elapsed.Seconds()
-	b.log.Info("ship done", "rows", shipped, "pages", len(rec.pages), "seconds", elapsed.Seconds(),
-		"peak_rss_mb", r.peakRSSMB)
-	return b.collect(ctx, r, rec.pages)
+	b.log.Info("ship done", "rows", shipped, "pages", len(rec.pages), "seconds", elapsed.Seconds(), "peak_rss_mb", peak)
+	return elapsed, rec.pages, nil
 }
 
 func shipOutput(out, key string) (int64, error) {
@@ -579,27 +661,8 @@ func (b *bench) collect(ctx context.Context, r *benchResult, pages []receivedPag
 	return nil
 }
 
-// rawPages is shipping's yardstick: the same rows read page by page and
-// deleted, with no encoding and no HTTP.
-func (b *bench) rawPages(ctx context.Context, r *benchResult) error {
-	path := filepath.Join(b.dir, "raw-ship.db")
-	defer removeDB(path)
-	n, d, err := loadtest.RawPageDelete(ctx, path, b.cfg.batchSize)
-	if err != nil {
-		return err
-	}
-	if n != r.shipped {
-		return fmt.Errorf("raw page delete handled %d rows, tally ship %d", n, r.shipped)
-	}
-	r.rawPagePerS = float64(n) / d.Seconds()
-	removeDB(filepath.Join(b.dir, "serve.db"))
-	return nil
-}
-
-// gc fills a database with gcRows telemetry rows and times tally's GC and
-// the raw DELETE, each on a fresh copy of it, twice in alternating order
-// (tally, raw, raw, tally), keeping each one's best time: a single
-// deletion of a million rows is at the mercy of other I/O and load.
+// gc fills a database with gcRows telemetry rows and times tally's GC
+// and the raw DELETE on fresh copies of it (see alternate).
 func (b *bench) gc(ctx context.Context, r *benchResult) error {
 	src := filepath.Join(b.dir, "gc.db")
 	work := filepath.Join(b.dir, "gc-work.db")
@@ -612,7 +675,11 @@ func (b *bench) gc(ctx context.Context, r *benchResult) error {
 		return err
 	}
 	want := int64(b.cfg.gcRows - b.cfg.gcCap)
-	tallyGC := func() (time.Duration, error) {
+	best, err := b.alternate("gc", func(int) (time.Duration, error) {
+		defer removeDB(work)
+		if err := loadtest.CopyFile(work, src); err != nil {
+			return 0, err
+		}
 		d, err := db.Open(ctx, work)
 		if err != nil {
 			return 0, err
@@ -627,32 +694,19 @@ func (b *bench) gc(ctx context.Context, r *benchResult) error {
 			err = fmt.Errorf("the GC deleted %d rows, want %d", res.Total(), want)
 		}
 		return elapsed, err
-	}
-	rawGC := func() (time.Duration, error) {
+	}, func(int) (time.Duration, error) {
+		defer removeDB(work)
+		if err := loadtest.CopyFile(work, src); err != nil {
+			return 0, err
+		}
 		n, d, err := loadtest.RawGC(ctx, work, int64(b.cfg.gcCap))
 		if err == nil && n != want {
 			err = fmt.Errorf("the raw GC deleted %d rows, want %d", n, want)
 		}
 		return d, err
-	}
-	var best [2]time.Duration
-	for _, which := range []int{0, 1, 1, 0} {
-		if err := loadtest.CopyFile(work, src); err != nil {
-			return err
-		}
-		run := tallyGC
-		if which == 1 {
-			run = rawGC
-		}
-		d, err := run()
-		if err != nil {
-			return err
-		}
-		removeDB(work)
-		if best[which] == 0 || d < best[which] {
-			best[which] = d
-		}
-		b.log.Info("gc measured", "raw", which == 1, "seconds", d.Seconds())
+	})
+	if err != nil {
+		return err
 	}
 	r.gcSeconds, r.rawGCSeconds = best[0].Seconds(), best[1].Seconds()
 	return nil
