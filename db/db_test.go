@@ -129,6 +129,17 @@ func TestTelemetryQueriesUseIndex(t *testing.T) {
 	}
 }
 
+// A page's range and its delete are rowid ranges, not index walks.
+func TestPageRangeQueriesUseRowid(t *testing.T) {
+	d := mustOpenDB(t)
+	for name, q := range map[string]string{"range": rangeTelemetrySQL, "delete": deletePageSQL} {
+		plan := explain(t, d, q, 1, 2)
+		if !strings.Contains(plan, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s plan is not a rowid range:\n%s", name, plan)
+		}
+	}
+}
+
 func explain(t *testing.T, d *DB, q string, args ...any) string {
 	t.Helper()
 	rows, err := d.r.Query("EXPLAIN QUERY PLAN "+q, args...)

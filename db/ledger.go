@@ -103,7 +103,7 @@ func (d *DB) AcceptPage(ctx context.Context, e LedgerEntry, r PageResult) (int64
 	var n int64
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
-			"DELETE FROM audit_log WHERE source = 'telemetry' AND seq BETWEEN ? AND ?", e.FirstSeq, e.LastSeq)
+			deletePageSQL, e.FirstSeq, e.LastSeq)
 		if err != nil {
 			return err
 		}

@@ -19,8 +19,13 @@ const (
 	countTelemetrySQL = `SELECT count(*) FROM audit_log WHERE source = 'telemetry'`
 	pageTelemetrySQL  = `SELECT ` + rowColumns + ` FROM audit_log
   WHERE source = 'telemetry' ORDER BY created_at, seq LIMIT ?`
+	// A page's range is read as a rowid range: "+source" keeps SQLite from
+	// walking every telemetry entry of the (source, created_at) index for
+	// it. Within a range, seq order is time order (see Insert).
 	rangeTelemetrySQL = `SELECT ` + rowColumns + ` FROM audit_log
-  WHERE source = 'telemetry' AND seq BETWEEN ? AND ? ORDER BY created_at, seq`
+  WHERE seq BETWEEN ? AND ? AND +source = 'telemetry' ORDER BY seq`
+	// Deleting an accepted page is the same rowid range.
+	deletePageSQL = `DELETE FROM audit_log WHERE seq BETWEEN ? AND ? AND +source = 'telemetry'`
 	// The newest row the cap GC deletes: the one just older than the
 	// newest `limit` rows, found by walking the index backwards from the
 	// newest end (no count of the whole buffer needed); none when at most
