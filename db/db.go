@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// Two processes opening a new file at once (a ship beside a first
 	// serve) must not both create the tables: migrations take a lock.
-	lock, err := runlock.Acquire(ctx, path+".migrate.lock", BusyTimeout)
+	lock, err := runlock.Acquire(ctx, runlock.Beside(path, "migrate"), BusyTimeout)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("db: migrate: %w", err)

@@ -86,7 +86,7 @@ func New(cfg Config, d *db.DB, log *slog.Logger, m *metrics.Metrics) (*Task, err
 		if d.Path() == db.Memory {
 			return nil, errors.New("telemetry: an in-memory database needs an explicit LockPath")
 		}
-		cfg.LockPath = d.Path() + ".ship.lock"
+		cfg.LockPath = runlock.Beside(d.Path(), "ship")
 	}
 	return &Task{cfg: cfg, db: d, log: log.With("task", "telemetry"), metrics: m, client: httpclient.New(cfg.Timeout)}, nil
 }
@@ -94,6 +94,7 @@ func New(cfg Config, d *db.DB, log *slog.Logger, m *metrics.Metrics) (*Task, err
 // Result says what one run did.
 type Result struct {
 	GC        db.GCResult
+	GCErr     error // why the GC failed
 	Reported  bool  // the instance report was accepted
 	ReportErr error // why it was not
 	Pages     int   // pages accepted
@@ -101,8 +102,9 @@ type Result struct {
 	ShipErr   error // the failure that stopped shipping
 }
 
-// Err joins the run's failures: nil when every send was accepted.
-func (r Result) Err() error { return errors.Join(r.ReportErr, r.ShipErr) }
+// Err joins the run's failures: nil when the GC worked and every send
+// was accepted.
+func (r Result) Err() error { return errors.Join(r.GCErr, r.ReportErr, r.ShipErr) }
 
 // RunOnce does one run now, with no jitter: GC, report, ship (SPEC
 // section 5). It waits up to the configured time for the run lock. With
@@ -119,8 +121,11 @@ func (t *Task) RunOnce(ctx context.Context) (Result, error) {
 	}
 	defer lock.Release()
 
+	// A failed GC is logged and the run goes on: shipping also shrinks
+	// the buffer, and the report should still go out.
 	if res.GC, err = t.db.GCTelemetry(ctx, t.cfg.GCCap, t.cfg.GCMaxAge); err != nil {
-		return res, fmt.Errorf("telemetry gc: %w", err)
+		res.GCErr = fmt.Errorf("telemetry gc: %w", err)
+		t.log.Error("telemetry gc failed", "err", err)
 	}
 	if n := res.GC.Total(); n > 0 {
 		t.metrics.GC(n)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -55,4 +56,14 @@ func Acquire(ctx context.Context, path string, wait time.Duration) (*Lock, error
 func (l *Lock) Release() {
 	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	l.f.Close()
+}
+
+// Beside returns the lock file for a database file: name added to the
+// file's real path, so that two paths to one file (a symlink) share one
+// lock.
+func Beside(dbPath, name string) string {
+	if real, err := filepath.EvalSymlinks(dbPath); err == nil {
+		dbPath = real
+	}
+	return dbPath + "." + name + ".lock"
 }

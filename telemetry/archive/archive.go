@@ -67,7 +67,7 @@ func (a *Archiver) RunOnce(ctx context.Context) (Result, error) {
 		if wait <= 0 {
 			wait = 30 * time.Second
 		}
-		lock, err := runlock.Acquire(ctx, a.DB.Path()+".archive.lock", wait)
+		lock, err := runlock.Acquire(ctx, runlock.Beside(a.DB.Path(), "archive"), wait)
 		if err != nil {
 			return res, fmt.Errorf("archive: %w", err)
 		}

@@ -605,7 +605,7 @@ func TestOneRunAtATime(t *testing.T) {
 	d := openDB(t)
 	ep := newEndpoint(t, always(204))
 	record(t, d, audit.Flags{AuditLog: true}, 0, 3)
-	lock, err := runlock.Acquire(ctx, d.Path()+".archive.lock", time.Second)
+	lock, err := runlock.Acquire(ctx, runlock.Beside(d.Path(), "archive"), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
