@@ -116,10 +116,10 @@ func FillTelemetry(ctx context.Context, path string, rows []db.Row, n int, at ti
 }
 
 // RawPageDelete reads the telemetry rows of the file at path page by page
-// (oldest first, the columns a shipped event is made of, as the ship path
-// reads them, into reused buffers) and deletes
-// each page by its seq range in a transaction of its own, until none is
-// left: the storage limit for shipping. It returns the rows handled and
+// (oldest first, the columns a shipped event is made of, into reused
+// buffers) and deletes each page by its seq range (a rowid range, as
+// tally deletes an accepted page) in a transaction of its own, until none
+// is left: the storage limit for shipping. It returns the rows handled and
 // the time taken.
 func RawPageDelete(ctx context.Context, path string, pageSize int) (int64, time.Duration, error) {
 	s, err := OpenRaw(path)
@@ -142,7 +142,7 @@ func RawPageDelete(ctx context.Context, path string, pageSize int) (int64, time.
 			return total, 0, err
 		}
 		if _, err := tx.ExecContext(ctx,
-			"DELETE FROM audit_log WHERE source = 'telemetry' AND seq BETWEEN ? AND ?", first, last); err != nil {
+			"DELETE FROM audit_log WHERE seq BETWEEN ? AND ? AND +source = 'telemetry'", first, last); err != nil {
 			tx.Rollback()
 			return total, 0, err
 		}
