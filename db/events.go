@@ -119,21 +119,7 @@ func (d *DB) List(ctx context.Context, opt ListOptions, fn func(Row) error) erro
 		q += " LIMIT ?"
 		args = append(args, opt.Limit)
 	}
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRow(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return d.eachRow(ctx, func(r *Row) error { return fn(*r) }, q, args...)
 }
 
 type scanner interface{ Scan(...any) error }

@@ -1,12 +1,12 @@
 package telemetry
 
 import (
-	"math"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"tally/telemetry/fressian"
+	"tally/telemetry/transit"
 	"tally/telemetry/value"
 )
 
@@ -146,7 +146,7 @@ func flatScalar(s string, i int, e *flatEntry) (int, bool) {
 			}
 			e.kind, e.u = flatUUID, u
 		case 'm':
-			n, ok := decimal(rep)
+			n, ok := transit.ParseDecimal(rep)
 			if !ok {
 				return i, false
 			}
@@ -170,7 +170,7 @@ func flatScalar(s string, i int, e *flatEntry) (int, bool) {
 		if j < len(s) && (s[j] == '.' || s[j] == 'e' || s[j] == 'E') {
 			return i, false // a double: the general path
 		}
-		n, ok := decimal(s[i:j])
+		n, ok := transit.ParseDecimal(s[i:j])
 		if !ok {
 			return i, false // beyond int64: a double
 		}
@@ -246,33 +246,6 @@ func plainName(s string) bool {
 		}
 	}
 	return true
-}
-
-// decimal parses an optionally negative decimal int64 as transit does
-// (no sign '+', at most 19 digits).
-func decimal(s string) (int64, bool) {
-	neg := len(s) > 0 && s[0] == '-'
-	if neg {
-		s = s[1:]
-	}
-	if len(s) == 0 || len(s) > 19 {
-		return 0, false
-	}
-	var u uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		u = u*10 + uint64(c-'0')
-	}
-	switch {
-	case !neg && u <= math.MaxInt64:
-		return int64(u), true
-	case neg && u <= 1<<63:
-		return -int64(u-1) - 1, true
-	}
-	return 0, false
 }
 
 func skipWS(s string, i int) int {

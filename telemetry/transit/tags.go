@@ -124,7 +124,7 @@ func (d *decoder) scalar(t byte, rep []byte, pos int) (value.Value, error) {
 		}
 		return nil, d.errAt(pos, "invalid uuid")
 	case 'm':
-		if n, ok := parseInt(rep); ok {
+		if n, ok := ParseDecimal(rep); ok {
 			return value.Instant(n), nil
 		}
 		return nil, d.errAt(pos, "invalid ~m instant")
@@ -135,7 +135,7 @@ func (d *decoder) scalar(t byte, rep []byte, pos int) (value.Value, error) {
 		}
 		return value.InstantOf(tm), nil
 	case 'i':
-		if n, ok := parseInt(rep); ok {
+		if n, ok := ParseDecimal(rep); ok {
 			return n, nil
 		}
 		return nil, d.errAt(pos, "invalid or out-of-range ~i integer")
@@ -196,8 +196,9 @@ func (d *decoder) names(rep []byte) (ns, name string) {
 	return "", d.str(rep)
 }
 
-// parseInt parses an optionally negative decimal int64.
-func parseInt(b []byte) (int64, bool) {
+// ParseDecimal parses an optionally negative decimal int64 as transit
+// writes one: no '+' sign, at most 19 digits.
+func ParseDecimal[T string | []byte](b T) (int64, bool) {
 	neg := len(b) > 0 && b[0] == '-'
 	if neg {
 		b = b[1:]
@@ -206,7 +207,8 @@ func parseInt(b []byte) (int64, bool) {
 		return 0, false
 	}
 	var u uint64
-	for _, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
