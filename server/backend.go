@@ -49,11 +49,7 @@ func (s *Server) handlePushBackendEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	maps, err := s.eventMaps(body)
+	maps, err := s.readEvents(c)
 	if err != nil {
 		return err
 	}

@@ -85,6 +85,15 @@ func readAll(buf []byte, r io.Reader, hint int64) ([]byte, error) {
 	}
 }
 
+// readEvents reads a request body and returns its event maps.
+func (s *Server) readEvents(c echo.Context) ([]*value.Map, error) {
+	body, err := s.readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.eventMaps(body)
+}
+
 // eventMaps returns the maps under :events of a body, checking the shape
 // and the per-request limit.
 func (s *Server) eventMaps(body value.Value) ([]*value.Map, error) {

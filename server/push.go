@@ -22,11 +22,7 @@ func (s *Server) handlePushAuditEvents(c echo.Context) error {
 	if s.limiter != nil && !s.limiter.allow(who.rateKey()) {
 		return errorf("too-many-requests", "more than %g requests a second", s.cfg.Rate)
 	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
-	maps, err := s.eventMaps(body)
+	maps, err := s.readEvents(c)
 	if err != nil {
 		return err
 	}

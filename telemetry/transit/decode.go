@@ -12,9 +12,15 @@ type tag string
 // Decode reads one transit JSON document, normal or verbose. See the
 // package documentation for the rules it follows.
 func Decode(data []byte) (value.Value, error) {
+	return decodeWhole(data, (*decoder).elem)
+}
+
+// decodeWhole reads one document from data with read, refusing anything
+// after it.
+func decodeWhole(data []byte, read func(*decoder) (value.Value, error)) (value.Value, error) {
 	d := getDecoder(data)
 	defer putDecoder(d)
-	v, err := d.elem()
+	v, err := read(d)
 	if err == nil {
 		err = d.end()
 	}

@@ -16,16 +16,7 @@ import (
 // vectors, numbers int64 (no fraction or exponent, within range) or
 // float64, and strings stay strings with no transit meaning.
 func DecodeJSON(data []byte) (value.Value, error) {
-	d := getDecoder(data)
-	defer putDecoder(d)
-	v, err := d.json()
-	if err == nil {
-		err = d.end()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
+	return decodeWhole(data, (*decoder).json)
 }
 
 func (d *decoder) json() (value.Value, error) {
