@@ -311,7 +311,7 @@ func TestBenchQuick(t *testing.T) {
 	}
 	for _, name := range []string{"ingest_events_per_s", "raw_insert_rows_per_s", "ingest_vs_raw_ratio",
 		"ship_events_per_s", "raw_page_delete_rows_per_s", "ship_vs_raw_ratio", "collect_events_per_s",
-		"gc_seconds", "raw_gc_seconds", "encode_page_ms", "startup_ms", "idle_rss_mb", "peak_rss_mb"} {
+		"gc_seconds", "raw_gc_seconds", "gc_peak_rss_mb", "encode_page_ms", "startup_ms", "idle_rss_mb", "peak_rss_mb"} {
 		v, ok := figures[name]
 		if !ok {
 			t.Errorf("no %s line:\n%s", name, out)

@@ -130,6 +130,7 @@ type benchResult struct {
 	ingestPerS, rawInsertPerS          float64
 	shipPerS, rawPagePerS, collectPerS float64
 	gcSeconds, rawGCSeconds            float64
+	gcPeakRSSMB                        float64 // the GC child's peak resident memory
 	encodeMs, jvmEncodeMs              float64 // jvmEncodeMs 0: not measured
 	startupMs, idleRSSMB, peakRSSMB    float64
 	ingestRatio, shipRatio, gcRatio    float64
@@ -147,6 +148,7 @@ func (r *benchResult) print(w io.Writer) {
 	line("collect_events_per_s", "%.0f", r.collectPerS)
 	line("gc_seconds", "%.3f", r.gcSeconds)
 	line("raw_gc_seconds", "%.3f", r.rawGCSeconds)
+	line("gc_peak_rss_mb", "%.1f", r.gcPeakRSSMB)
 	line("encode_page_ms", "%.2f", r.encodeMs)
 	if r.jvmEncodeMs > 0 {
 		line("jvm_encode_page_ms", "%.2f", r.jvmEncodeMs)
@@ -709,7 +711,44 @@ func (b *bench) gc(ctx context.Context, r *benchResult) error {
 		return err
 	}
 	r.gcSeconds, r.rawGCSeconds = best[0].Seconds(), best[1].Seconds()
-	return nil
+	r.gcPeakRSSMB, err = b.gcPeakRSS(ctx, src, work, want)
+	return err
+}
+
+// gcPeakRSS runs the GC once more in a child `tally ship` with audit-log
+// on too, so that the run is the GC and the instance report only (no
+// shipping), and returns the child's peak resident memory: what the GC of
+// gcRows rows costs in memory.
+func (b *bench) gcPeakRSS(ctx context.Context, src, work string, want int64) (float64, error) {
+	defer removeDB(work)
+	if err := loadtest.CopyFile(work, src); err != nil {
+		return 0, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	srv := &http.Server{Handler: &receiver{}, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	cmd := exec.CommandContext(ctx, b.exe, "ship", "--db", work, "--flags", "enable-telemetry enable-audit-log",
+		"--telemetry-uri", "http://"+ln.Addr().String()+"/", "--gc-cap", strconv.Itoa(b.cfg.gcCap),
+		"--log-level", "warn")
+	cmd.Env = childEnv()
+	var out bytes.Buffer
+	logs := &tailBuffer{}
+	cmd.Stdout, cmd.Stderr = &out, logs
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("tally ship (GC only): %v\n%s%s", err, out.String(), logs)
+	}
+	if n, err := shipOutput(out.String(), "gc_deleted"); err != nil || n != want {
+		return 0, fmt.Errorf("tally ship (GC only) deleted %d rows, want %d (%v)", n, want, err)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, fmt.Errorf("no resource usage for the GC child")
+	}
+	return loadtest.MiB(ru.Maxrss << 10), nil // Linux: kilobytes
 }
 
 // encodePage times the ship path's encoder (stored rows → fressian →
