@@ -84,34 +84,21 @@ func (d *DB) StoreReport(ctx context.Context, instanceID, version string, stats 
 // Received calls fn for received events, in the order they arrived;
 // limit 0 means all.
 func (d *DB) Received(ctx context.Context, limit int, fn func(ReceivedEvent) error) error {
-	q := `SELECT b.batch_id, b.instance_id, b.received_at, e.name, e.type, e.source, e.profile_id,
+	q, args := withLimit(`SELECT b.batch_id, b.instance_id, b.received_at, e.name, e.type, e.source, e.profile_id,
   e.tracked_at, e.props, e.context
-  FROM collect_event e JOIN collect_batch b ON b.seq = e.batch_seq ORDER BY e.seq`
-	var args []any
-	if limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, limit)
+  FROM collect_event e JOIN collect_batch b ON b.seq = e.batch_seq ORDER BY e.seq`, nil, limit)
+	return each(ctx, d, scanReceived, func(e *ReceivedEvent) error { return fn(*e) }, q, args...)
+}
+
+func scanReceived(s scanner) (ReceivedEvent, error) {
+	var e ReceivedEvent
+	var p string
+	err := s.Scan(&e.BatchID, &e.InstanceID, &e.ReceivedAt, &e.Name, &e.Type, &e.Source, &p,
+		&e.TrackedAt, &e.Props, &e.Context)
+	if err == nil {
+		e.ProfileID, err = uuid.Parse(p)
 	}
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e ReceivedEvent
-		var p string
-		if err := rows.Scan(&e.BatchID, &e.InstanceID, &e.ReceivedAt, &e.Name, &e.Type, &e.Source, &p,
-			&e.TrackedAt, &e.Props, &e.Context); err != nil {
-			return err
-		}
-		if e.ProfileID, err = uuid.Parse(p); err != nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return e, err
 }
 
 // ReceivedReport is one stored instance report.
@@ -124,27 +111,12 @@ type ReceivedReport struct {
 
 // Reports calls fn for received instance reports, oldest first.
 func (d *DB) Reports(ctx context.Context, limit int, fn func(ReceivedReport) error) error {
-	q := "SELECT instance_id, version, received_at, stats FROM collect_report ORDER BY seq"
-	var args []any
-	if limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, limit)
-	}
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
+	q, args := withLimit("SELECT instance_id, version, received_at, stats FROM collect_report ORDER BY seq", nil, limit)
+	return each(ctx, d, func(s scanner) (ReceivedReport, error) {
 		var r ReceivedReport
-		if err := rows.Scan(&r.InstanceID, &r.Version, &r.ReceivedAt, &r.Stats); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+		err := s.Scan(&r.InstanceID, &r.Version, &r.ReceivedAt, &r.Stats)
+		return r, err
+	}, func(r *ReceivedReport) error { return fn(*r) }, q, args...)
 }
 
 // CollectStats counts stored pages, events and dropped duplicate pages.

@@ -114,15 +114,9 @@ func (d *DB) List(ctx context.Context, opt ListOptions, fn func(Row) error) erro
 		q += " WHERE source = ?"
 		args = append(args, opt.Source)
 	}
-	q += " ORDER BY seq"
-	if opt.Limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, opt.Limit)
-	}
+	q, args = withLimit(q+" ORDER BY seq", args, opt.Limit)
 	return d.eachRow(ctx, func(r *Row) error { return fn(*r) }, q, args...)
 }
-
-type scanner interface{ Scan(...any) error }
 
 func scanRow(s scanner) (Row, error) {
 	var r Row
@@ -148,19 +142,15 @@ func (d *DB) CountBySource(ctx context.Context) (map[string]int64, error) {
 
 // counts runs a query of (key, count) rows and returns them as a map.
 func (d *DB) counts(ctx context.Context, q string, args ...any) (map[string]int64, error) {
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
+	type count struct {
+		k string
+		n int64
 	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	err := each(ctx, d, func(s scanner) (count, error) {
+		var c count
+		err := s.Scan(&c.k, &c.n)
+		return c, err
+	}, func(c *count) error { out[c.k] = c.n; return nil }, q, args...)
+	return out, err
 }

@@ -45,21 +45,10 @@ func scanLedger(s scanner) (LedgerEntry, error) {
 // UnfinishedPages returns the ledger entries still pending or failed,
 // oldest first: the pages a run must re-send before taking new ones.
 func (d *DB) UnfinishedPages(ctx context.Context) ([]LedgerEntry, error) {
-	rows, err := d.r.QueryContext(ctx, "SELECT "+ledgerColumns+
-		" FROM ship_ledger WHERE state IN ('pending', 'failed') ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []LedgerEntry
-	for rows.Next() {
-		e, err := scanLedger(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	err := each(ctx, d, scanLedger, func(e *LedgerEntry) error { out = append(out, *e); return nil },
+		"SELECT "+ledgerColumns+" FROM ship_ledger WHERE state IN ('pending', 'failed') ORDER BY id")
+	return out, err
 }
 
 // RecordPage writes a new pending ledger entry for the page [first, last]
@@ -160,19 +149,5 @@ func (d *DB) Ledger(ctx context.Context, limit int, fn func(LedgerEntry) error) 
 		q = "SELECT * FROM (SELECT " + ledgerColumns + " FROM ship_ledger ORDER BY id DESC LIMIT ?) ORDER BY id"
 		args = append(args, limit)
 	}
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanLedger(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return each(ctx, d, scanLedger, func(e *LedgerEntry) error { return fn(*e) }, q, args...)
 }

@@ -115,21 +115,7 @@ func (d *DB) TelemetryRange(ctx context.Context, first, last int64, fn func(*Row
 }
 
 func (d *DB) eachRow(ctx context.Context, fn func(*Row) error, q string, args ...any) error {
-	rows, err := d.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRow(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return each(ctx, d, scanRow, fn, q, args...)
 }
 
 // GCResult says what one telemetry GC run deleted.

@@ -92,23 +92,16 @@ func (d *DB) LookupToken(ctx context.Context, secret string) (uuid.UUID, error) 
 
 // Tokens lists every token, oldest first.
 func (d *DB) Tokens(ctx context.Context) ([]Token, error) {
-	rows, err := d.r.QueryContext(ctx,
-		"SELECT id, profile_id, created_at, expires_at, revoked_at FROM access_token ORDER BY created_at, id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []Token
-	for rows.Next() {
+	err := each(ctx, d, func(s scanner) (Token, error) {
 		var t Token
 		var p string
-		if err := rows.Scan(&t.ID, &p, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt); err != nil {
-			return nil, err
+		err := s.Scan(&t.ID, &p, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+		if err == nil {
+			t.ProfileID, err = uuid.Parse(p)
 		}
-		if t.ProfileID, err = uuid.Parse(p); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		return t, err
+	}, func(t *Token) error { out = append(out, *t); return nil },
+		"SELECT id, profile_id, created_at, expires_at, revoked_at FROM access_token ORDER BY created_at, id")
+	return out, err
 }
