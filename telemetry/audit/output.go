@@ -14,11 +14,11 @@ import (
 // plain JSON, times as RFC 3339 UTC with milliseconds (archived_at null
 // until archived).
 func RowJSON(r db.Row) ([]byte, error) {
-	props, err := plainJSON(r.Props)
+	props, err := transit.PlainJSON([]byte(r.Props))
 	if err != nil {
 		return nil, fmt.Errorf("row %d props: %w", r.Seq, err)
 	}
-	ctx, err := plainJSON(r.Context)
+	ctx, err := transit.PlainJSON([]byte(r.Context))
 	if err != nil {
 		return nil, fmt.Errorf("row %d context: %w", r.Seq, err)
 	}
@@ -42,6 +42,3 @@ func RowJSON(r db.Row) ([]byte, error) {
 	}{r.ID.String(), r.Name, r.Type, r.Source, r.ProfileID.String(), r.IPAddr, props, ctx,
 		value.Instant(r.TrackedAt).String(), value.Instant(r.CreatedAt).String(), archived})
 }
-
-// plainJSON turns stored transit JSON-verbose text into plain JSON.
-func plainJSON(s string) (json.RawMessage, error) { return transit.PlainJSON([]byte(s)) }

@@ -15,11 +15,11 @@ import (
 // instance_id, received_at, then the event's fields, with props and
 // context as plain JSON and times as RFC 3339 UTC with milliseconds.
 func ReceivedJSON(e db.ReceivedEvent) ([]byte, error) {
-	props, err := verboseJSON(e.Props)
+	props, err := transit.PlainJSON([]byte(e.Props))
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := verboseJSON(e.Context)
+	ctx, err := transit.PlainJSON([]byte(e.Context))
 	if err != nil {
 		return nil, err
 	}
@@ -48,8 +48,6 @@ func ReportJSON(r db.ReceivedReport) ([]byte, error) {
 		Stats      json.RawMessage `json:"stats"`
 	}{"telemetry-legacy-report", r.InstanceID, r.Version, value.Instant(r.ReceivedAt).String(), json.RawMessage(r.Stats)})
 }
-
-func verboseJSON(s string) (json.RawMessage, error) { return transit.PlainJSON([]byte(s)) }
 
 // Decode renders what an operator captured as readable JSON (`tally
 // decode`): a blob string becomes its decoded value; a whole
