@@ -77,8 +77,14 @@ func (l *Logger) Record(ctx context.Context, events []Event) error {
 	}
 	if l.OnStored != nil {
 		if l.Flags.AuditLog {
-			for _, e := range events {
-				l.OnStored(e.Source, 1)
+			// One call per run of same-source events: a request's events
+			// share their source.
+			start := 0
+			for i := 1; i <= len(events); i++ {
+				if i == len(events) || events[i].Source != events[start].Source {
+					l.OnStored(events[start].Source, i-start)
+					start = i
+				}
 			}
 		}
 		if l.Flags.Telemetry {
